@@ -1,0 +1,157 @@
+# ankicollab-lite — build, test, run, install.
+#
+#   make            build the five programs into build/
+#   make run        start the suite in the foreground with the built-in defaults
+#   make test       unit tests (cmocka) and integration tests (pytest, real daemons)
+#   make asan       the same tests against an AddressSanitizer/UBSan build
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS each
+#   make bench      the benchmarks in bench/ (figures beside same-run references)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Missing Debian packages are installed with apt-get (as root, or through sudo
+# where that works without a password); otherwise the build stops and names them.
+
+CC        ?= cc
+BUILD     ?= build
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+OPT       ?= -O2 -g
+SANITIZE  ?=
+FUZZ_SECONDS ?= 60
+PYTHON    := /usr/bin/python3
+
+# Debian packages: build, test, fuzz and bench.
+DEB_PKGS := pkg-config make gcc clang libclang-rt-14-dev \
+	libevent-dev libjson-c-dev libsqlite3-dev zlib1g-dev libsystemd-dev \
+	libssl-dev libargon2-dev libhttp-parser-dev libcmocka-dev libgumbo-dev \
+	libxml2-dev python3 python3-pytest python3-requests python3-prometheus-client \
+	procps
+
+PC_LIBS  := libevent json-c sqlite3 zlib libsystemd libcrypto libargon2 gumbo libxml-2.0
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wno-unused-parameter
+CPPFLAGS += -I. -D_GNU_SOURCE
+# pkg-config runs when a recipe uses these, i.e. after the deps check.
+PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS))
+PC_LDLIBS = $(shell pkg-config --libs $(PC_LIBS)) -lhttp_parser -lm
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SANITIZE) $(PC_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SANITIZE) $(LDFLAGS)
+
+PROGRAMS := ankicollab-supervisor ankicollab-apid ankicollab-mediad ankicollab-gcd ankicollabctl
+BINS     := $(addprefix $(BUILD)/,$(PROGRAMS))
+
+# Each folder is one library or program; every .c in it belongs to it.
+objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c))
+COMMON_OBJ := $(call objs,common)
+PROTO_OBJ  := $(call objs,proto)
+LIBS_A     := $(BUILD)/libproto.a $(BUILD)/libcommon.a
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+TEST_HELPERS_SRC := $(wildcard tests/helpers/*.c)
+TEST_HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(TEST_HELPERS_SRC))
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps test unit integration run install asan fuzz bench clean
+all: $(BINS)
+
+# ---- dependencies -----------------------------------------------------------
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
+	@sh tests/check-deps.sh $(DEB_PKGS)
+	@mkdir -p $(@D) && touch $@
+
+# ---- compilation ------------------------------------------------------------
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	@rm -f $@; $(AR) rcs $@ $^
+$(BUILD)/libproto.a: $(PROTO_OBJ)
+	@rm -f $@; $(AR) rcs $@ $^
+
+$(BUILD)/ankicollab-supervisor: $(call objs,supervisor) $(LIBS_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
+$(BUILD)/ankicollab-apid: $(call objs,apid) $(LIBS_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
+$(BUILD)/ankicollab-mediad: $(call objs,mediad) $(LIBS_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
+$(BUILD)/ankicollab-gcd: $(call objs,gcd) $(LIBS_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
+$(BUILD)/ankicollabctl: $(call objs,ctl) $(LIBS_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBS_A) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIBS_A) $(ALL_LDFLAGS) \
+		$(PC_LDLIBS) $(shell pkg-config --libs cmocka)
+$(BUILD)/tests/%: tests/helpers/%.c $(LIBS_A) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIBS_A) $(ALL_LDFLAGS) $(PC_LDLIBS)
+$(BUILD)/bench/%: bench/%.c $(LIBS_A) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIBS_A) $(ALL_LDFLAGS) $(PC_LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- running and testing ----------------------------------------------------
+
+run: all
+	./$(BUILD)/ankicollab-supervisor
+
+test: unit integration
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: all $(TEST_HELPERS)
+	ANKICOLLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+# Fuzz targets are built with clang's libFuzzer against the same sources.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard common/*.c common/*.h proto/*.c proto/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) $(PC_CFLAGS) -o $@ $< $(wildcard common/*.c) $(wildcard proto/*.c) $(PC_LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		echo "== $$n for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$n \
+			$$( [ -d tests/fuzz/seeds/$$n ] && echo tests/fuzz/seeds/$$n ) 2>&1 | tail -n 12; \
+	done
+
+bench: all $(BENCH_BINS)
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; \
+		ANKICOLLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) $$b; done
+
+# ---- installing -------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/ankicollab-supervisor $(BUILD)/ankicollab-apid \
+		$(BUILD)/ankicollab-mediad $(BUILD)/ankicollab-gcd $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(BUILD)/ankicollabctl $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' contrib/systemd/ankicollab.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/ankicollab.service
+	install -m 0644 contrib/systemd/ankicollab.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/ankicollab.conf
+	install -m 0644 contrib/systemd/ankicollab.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/ankicollab.conf
+
+clean:
+	rm -rf $(BUILD)
