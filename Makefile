@@ -31,12 +31,17 @@ PC_LIBS  := libevent json-c sqlite3 zlib libsystemd libcrypto libargon2 gumbo li
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-unused-parameter
-CPPFLAGS += -I. -D_GNU_SOURCE
+SYSCONFDIR ?= /etc
+CPPFLAGS += -I. -D_GNU_SOURCE -DANKICOLLAB_DEFAULT_CONFIG=\"$(SYSCONFDIR)/ankicollab/ankicollab.conf\"
 # pkg-config runs when a recipe uses these, i.e. after the deps check.
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS))
 PC_LDLIBS = $(shell pkg-config --libs $(PC_LIBS)) -lhttp_parser -lm
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SANITIZE) $(PC_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANITIZE) $(LDFLAGS)
+# The folder libraries call each other (common logs for proto, proto frames
+# for common): link them as one group.
+LINK = $(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.c,$^) \
+	-Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(PC_LDLIBS)
 
 PROGRAMS := ankicollab-supervisor ankicollab-apid ankicollab-mediad ankicollab-gcd ankicollabctl
 BINS     := $(addprefix $(BUILD)/,$(PROGRAMS))
@@ -46,6 +51,11 @@ objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c))
 COMMON_OBJ := $(call objs,common)
 PROTO_OBJ  := $(call objs,proto)
 LIBS_A     := $(BUILD)/libproto.a $(BUILD)/libcommon.a
+# A program is its main.o plus its folder's library, which unit tests link too.
+DAEMON_DIRS := apid mediad gcd supervisor ctl
+dirlib  = $(BUILD)/lib$(1).a
+libobjs = $(filter-out $(BUILD)/obj/$(1)/main.o,$(call objs,$(1)))
+DIR_LIBS := $(foreach d,$(DAEMON_DIRS),$(call dirlib,$(d)))
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -77,27 +87,26 @@ $(BUILD)/libcommon.a: $(COMMON_OBJ)
 $(BUILD)/libproto.a: $(PROTO_OBJ)
 	@rm -f $@; $(AR) rcs $@ $^
 
-$(BUILD)/ankicollab-supervisor: $(call objs,supervisor) $(LIBS_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
-$(BUILD)/ankicollab-apid: $(call objs,apid) $(LIBS_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
-$(BUILD)/ankicollab-mediad: $(call objs,mediad) $(LIBS_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
-$(BUILD)/ankicollab-gcd: $(call objs,gcd) $(LIBS_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
-$(BUILD)/ankicollabctl: $(call objs,ctl) $(LIBS_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LDLIBS)
+$(foreach d,$(DAEMON_DIRS),$(eval $(call dirlib,$(d)): $(call libobjs,$(d)) ; @rm -f $$@; $$(AR) rcs $$@ $$^))
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBS_A) | $(DEPS_STAMP)
+$(BUILD)/ankicollab-%: $(BUILD)/obj/%/main.o $(BUILD)/lib%.a $(LIBS_A)
+	$(LINK)
+$(BUILD)/ankicollabctl: $(BUILD)/obj/ctl/main.o $(BUILD)/libctl.a $(LIBS_A)
+	$(LINK)
+
+$(BUILD)/tests/%: tests/unit/%.c $(DIR_LIBS) $(LIBS_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIBS_A) $(ALL_LDFLAGS) \
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		-Wl,--start-group $(DIR_LIBS) $(LIBS_A) -Wl,--end-group \
 		$(PC_LDLIBS) $(shell pkg-config --libs cmocka)
 $(BUILD)/tests/%: tests/helpers/%.c $(LIBS_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIBS_A) $(ALL_LDFLAGS) $(PC_LDLIBS)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		-Wl,--start-group $(LIBS_A) -Wl,--end-group $(PC_LDLIBS)
 $(BUILD)/bench/%: bench/%.c $(LIBS_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIBS_A) $(ALL_LDFLAGS) $(PC_LDLIBS)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		-Wl,--start-group $(LIBS_A) -Wl,--end-group $(PC_LDLIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -38,6 +38,8 @@ static const struct key keys[] = {
 	{ "", "website_base_url",	K_STR,	F(website_base_url),	"http://127.0.0.1:5555/ui", "WEBSITE_BASE_URL" },
 
 	{ "supervisor", "heartbeat_interval", K_MS, F(heartbeat_interval_ms), "2s", NULL },
+	{ "supervisor", "heartbeat_timeout", K_MS, F(heartbeat_timeout_ms), "20s", NULL },
+	{ "supervisor", "start_timeout", K_MS,	F(start_timeout_ms),	"15s", NULL },
 	{ "supervisor", "stop_timeout",	K_MS,	F(stop_timeout_ms),	"5s", NULL },
 	{ "supervisor", "backoff_min",	K_MS,	F(backoff_min_ms),	"100ms", NULL },
 	{ "supervisor", "backoff_max",	K_MS,	F(backoff_max_ms),	"30s", NULL },

@@ -44,6 +44,8 @@ struct config {
 
 	/* [supervisor] */
 	uint64_t	heartbeat_interval_ms;
+	uint64_t	heartbeat_timeout_ms;	/* no answer this long: killed */
+	uint64_t	start_timeout_ms;	/* not ready this long: killed */
 	uint64_t	stop_timeout_ms;
 	uint64_t	backoff_min_ms;
 	uint64_t	backoff_max_ms;

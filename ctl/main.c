@@ -1,0 +1,61 @@
+/*
+ * ankicollabctl — administer an ankicollab-lite install.
+ *
+ * Reads the same config as the supervisor (-c FILE, else the default path
+ * when it exists, else the built-in defaults), then runs one command.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl/ctl.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: ankicollabctl [-c file] command [args]\n"
+	    "\n"
+	    "  status [--json]            each daemon's state, pid, memory and restarts\n"
+	    "  start|stop|restart NAME    NAME is apid, mediad or gcd\n"
+	    "  reload                     re-read the config file everywhere\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct ctl	 ctl;
+	const char		*path = NULL;
+	char			 err[1024];
+	int			 i, n, rc;
+
+	/* Options may come before or after the command: -c FILE, --json. */
+	for (i = 1, n = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			ctl.json = 1;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage();
+			return CTL_EXIT_OK;
+		} else
+			argv[n++] = argv[i];
+	}
+	argc = n - 1;
+	argv++;
+	if (argc < 1) {
+		usage();
+		return CTL_EXIT_USAGE;
+	}
+	if (path == NULL && access(ANKICOLLAB_DEFAULT_CONFIG, R_OK) == 0)
+		path = ANKICOLLAB_DEFAULT_CONFIG;
+	if (config_load(&ctl.cfg, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ankicollabctl: %s\n", err);
+		return CTL_EXIT_FAIL;
+	}
+	if ((rc = ctl_supervise(&ctl, argc, argv)) != -1)
+		return rc;
+	fprintf(stderr, "ankicollabctl: unknown command '%s'\n", argv[0]);
+	usage();
+	return CTL_EXIT_USAGE;
+}

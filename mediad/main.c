@@ -1,0 +1,29 @@
+/*
+ * ankicollab-mediad — media storage: /v1/media and /v1/cache.
+ *
+ * Reads top to bottom: config and the supervisor's listener (daemon_init),
+ * the routes, the event loop.
+ */
+#include <time.h>
+
+#include "mediad/mediad.h"
+#include "common/http.h"
+
+struct mediad	*mediad;
+
+static const struct http_route routes[] = {
+	{ "/health", HTTP_GET, 0, health_get, NULL, NULL, NULL },
+};
+
+int
+main(int argc, char *argv[])
+{
+	static struct mediad ctx;
+
+	mediad = &ctx;
+	daemon_init(&mediad->d, DAEMON_MEDIAD, argc, argv);
+	mediad->started = time(NULL);
+	daemon_serve_http(&mediad->d, routes, sizeof(routes) / sizeof(routes[0]));
+	daemon_ready(&mediad->d, NULL);
+	return daemon_run(&mediad->d);
+}
