@@ -66,6 +66,15 @@ TEST_HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(TEST_HELPERS_SRC
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
+# Quiet by default; V=1 shows the whole commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
 .PHONY: all deps test unit integration run install asan fuzz bench clean
 all: $(BINS)
 
@@ -80,7 +89,8 @@ $(DEPS_STAMP): Makefile
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libcommon.a: $(COMMON_OBJ)
 	@rm -f $@; $(AR) rcs $@ $^
@@ -90,22 +100,27 @@ $(BUILD)/libproto.a: $(PROTO_OBJ)
 $(foreach d,$(DAEMON_DIRS),$(eval $(call dirlib,$(d)): $(call libobjs,$(d)) ; @rm -f $$@; $$(AR) rcs $$@ $$^))
 
 $(BUILD)/ankicollab-%: $(BUILD)/obj/%/main.o $(BUILD)/lib%.a $(LIBS_A)
-	$(LINK)
+	$(call say,LINK,$@)
+	$(Q)$(LINK)
 $(BUILD)/ankicollabctl: $(BUILD)/obj/ctl/main.o $(BUILD)/libctl.a $(LIBS_A)
-	$(LINK)
+	$(call say,LINK,$@)
+	$(Q)$(LINK)
 
 $(BUILD)/tests/%: tests/unit/%.c $(DIR_LIBS) $(LIBS_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		-Wl,--start-group $(DIR_LIBS) $(LIBS_A) -Wl,--end-group \
 		$(PC_LDLIBS) $(shell pkg-config --libs cmocka)
 $(BUILD)/tests/%: tests/helpers/%.c $(LIBS_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		-Wl,--start-group $(LIBS_A) -Wl,--end-group $(PC_LDLIBS)
 $(BUILD)/bench/%: bench/%.c $(LIBS_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		-Wl,--start-group $(LIBS_A) -Wl,--end-group $(PC_LDLIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -25,7 +25,7 @@ log_set_verbose(int verbose)
 }
 
 /* One write per line so that lines from several processes do not interleave. */
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vline(int pri, const char *err, const char *fmt, va_list ap)
 {
 	char	 msg[1024];

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, DAEMONS, pid_alive, wait_for
+from suite import BUILD, DAEMONS, pid_alive, wait_for
 
 
 @pytest.mark.parametrize("victim", DAEMONS)
