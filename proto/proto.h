@@ -97,19 +97,24 @@ void	proto_encode_hdr(uint8_t out[PROTO_HDR_LEN], uint16_t type, uint16_t flags,
  * An event-driven peer on libevent. Reads frames (and fds) as they arrive and
  * hands each to dispatch; msg == NULL means the peer is gone (EOF, error or a
  * violation, logged) and the callback should free it. Writes are queued and
- * flushed when the socket is writable; the queue is bounded.
+ * flushed when the socket is writable; the queue is bounded (256 KiB).
+ * msg->data is valid only during the callback. The callback may call
+ * proto_send() and proto_peer_free() on its peer (the release then waits for
+ * the callback to return); it must not run the event loop recursively.
  */
 struct proto_peer;
 typedef void	(*proto_dispatch_fn)(struct proto_peer *peer, struct proto_msg *msg, void *arg);
 
+/* Makes fd non-blocking and owns it; on NULL the caller still does. */
 struct proto_peer	*proto_peer_new(struct event_base *base, int fd, proto_dispatch_fn dispatch,
 			    void *arg);
 /* Closes the socket and any fds still queued. */
 void			 proto_peer_free(struct proto_peer *peer);
 /*
  * Queues one frame. fd is -1, or (on a type that carries one) an fd whose
- * ownership passes to the peer layer, which closes it once sent. Returns 0,
- * or -1 if the type/length/fd break the rule or the queue is full.
+ * ownership passes to the peer layer, which closes it once sent, or at once
+ * on failure. Returns 0, or -1 with errno: EINVAL if the type/length/fd break
+ * the rule, ENOBUFS if the queue is full, EPIPE if the peer is gone.
  */
 int			 proto_send(struct proto_peer *peer, uint16_t type, uint32_t id, int fd,
 			    const void *data, size_t len);
@@ -122,7 +127,7 @@ int			 proto_peer_fd(const struct proto_peer *peer);
 struct proto_reader {
 	uint8_t		buf[PROTO_MAX_LEN];
 	size_t		len;		/* bytes held */
-	size_t		consumed;	/* bytes of the last returned frame */
+	size_t		consumed;	/* bytes at the front already returned */
 	int		fds[8];		/* fds received ahead of their frames */
 	int		nfds;
 };
@@ -136,7 +141,10 @@ void	proto_reader_clear(struct proto_reader *r);
  * on a violation.
  */
 int	proto_read_msg(int sock, struct proto_reader *r, struct proto_msg *msg, int timeout_ms);
-/* Writes one whole frame (and its fd). Returns 0 or -1 with errno. */
+/*
+ * Writes one whole frame (and its fd, which the caller keeps and may close at
+ * once). Returns 0 or -1 with errno (EINVAL if the type's rule is broken).
+ */
 int	proto_write_msg(int sock, uint16_t type, uint32_t id, int fd, const void *data, size_t len);
 
 #endif
