@@ -102,7 +102,8 @@ $(foreach d,$(DAEMON_DIRS),$(eval $(call dirlib,$(d)): $(call libobjs,$(d)) ; @r
 $(BUILD)/ankicollab-%: $(BUILD)/obj/%/main.o $(BUILD)/lib%.a $(LIBS_A)
 	$(call say,LINK,$@)
 	$(Q)$(LINK)
-$(BUILD)/ankicollabctl: $(BUILD)/obj/ctl/main.o $(BUILD)/libctl.a $(LIBS_A)
+# ankicollabctl administers accounts with apid's password code.
+$(BUILD)/ankicollabctl: $(BUILD)/obj/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libapid.a $(LIBS_A)
 	$(call say,LINK,$@)
 	$(Q)$(LINK)
 
@@ -139,14 +140,14 @@ integration: all $(TEST_HELPERS)
 	ANKICOLLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 asan:
-	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	ANKICOLLAB_SANITIZED=1 $(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 # Fuzz targets are built with clang's libFuzzer against the same sources.
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard common/*.c common/*.h proto/*.c proto/*.h) | $(DEPS_STAMP)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard common/*.c common/*.h proto/*.c proto/*.h apid/*.c apid/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) $(PC_CFLAGS) -o $@ $< $(wildcard common/*.c) $(wildcard proto/*.c) $(PC_LDLIBS)
 
