@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "ctl/ctl.h"
 
 static void
@@ -18,7 +19,26 @@ usage(void)
 	    "\n"
 	    "  status [--json]            each daemon's state, pid, memory and restarts\n"
 	    "  start|stop|restart NAME    NAME is apid, mediad or gcd\n"
-	    "  reload                     re-read the config file everywhere\n");
+	    "  reload                     re-read the config file everywhere\n"
+	    "\n"
+	    "  user add NAME --password-stdin\n"
+	    "                             new account; the password is the first line\n"
+	    "                             of standard input; NAME: letters, digits, _ - . @\n"
+	    "  user passwd NAME --password-stdin\n"
+	    "                             new password; also logs NAME out everywhere\n"
+	    "  user del NAME [--with-decks]\n"
+	    "                             disable the account: password and auth tokens,\n"
+	    "                             maintainer entries, subscriptions and stats go;\n"
+	    "                             what NAME contributed to decks stays, and so does\n"
+	    "                             the name. Refused while NAME owns decks, unless\n"
+	    "                             --with-decks deletes them (and their notes) too\n"
+	    "  user list [--json]         accounts, root decks owned, deleted or not\n"
+	    "  deck list [--json]         root decks: owner, notes, subscribers, last update\n"
+	    "  maintainer add|remove DECK_HASH USER\n"
+	    "                             let USER act as owner of that deck and its\n"
+	    "                             subdecks, or no longer\n"
+	    "  maintainer list [DECK_HASH] [--json]\n"
+	    "                             every entry, or those that cover DECK_HASH\n");
 }
 
 int
@@ -53,7 +73,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "ankicollabctl: %s\n", err);
 		return CTL_EXIT_FAIL;
 	}
-	if ((rc = ctl_supervise(&ctl, argc, argv)) != -1)
+	log_init("ankicollabctl", ctl.cfg.verbose);
+	if ((rc = ctl_supervise(&ctl, argc, argv)) != -1 ||
+	    (rc = ctl_users(&ctl, argc, argv)) != -1 ||
+	    (rc = ctl_decks(&ctl, argc, argv)) != -1)
 		return rc;
 	fprintf(stderr, "ankicollabctl: unknown command '%s'\n", argv[0]);
 	usage();

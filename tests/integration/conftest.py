@@ -3,7 +3,7 @@ import tempfile
 
 import pytest
 
-from suite import BUILD, DAEMONS, Suite, free_port, pid_alive, wait_for  # noqa: F401
+from suite import BUILD, DAEMONS, SANITIZED, Suite, free_port, pid_alive, wait_for  # noqa: F401
 
 
 @pytest.fixture
