@@ -76,6 +76,8 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 .PHONY: all deps test unit integration run install asan fuzz bench clean
+# Keep intermediate objects (main.o of the pattern rules) between builds.
+.SECONDARY:
 all: $(BINS)
 
 # ---- dependencies -----------------------------------------------------------
@@ -154,10 +156,13 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard common/*.c common/*.h proto/*.c proto
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
-		echo "== $$n for $(FUZZ_SECONDS) s"; \
+		echo "== $$n for $(FUZZ_SECONDS) s"; rc=0; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$n \
-			$$( [ -d tests/fuzz/seeds/$$n ] && echo tests/fuzz/seeds/$$n ) 2>&1 | tail -n 12; \
+			$$( [ -d tests/fuzz/seeds/$$n ] && echo tests/fuzz/seeds/$$n ) \
+			> $(BUILD)/fuzz/$$n.log 2>&1 || rc=$$?; \
+		grep -E 'DONE|Done|ERROR|SUMMARY' $(BUILD)/fuzz/$$n.log || true; \
+		if [ $$rc -ne 0 ]; then tail -n 40 $(BUILD)/fuzz/$$n.log; exit $$rc; fi; \
 	done
 
 bench: all $(BENCH_BINS)
@@ -177,6 +182,9 @@ install: all
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/ankicollab.service
 	install -m 0644 contrib/systemd/ankicollab.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/ankicollab.conf
 	install -m 0644 contrib/systemd/ankicollab.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/ankicollab.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/ankicollab
+	[ -e $(DESTDIR)$(SYSCONFDIR)/ankicollab/ankicollab.conf ] || \
+		install -m 0640 contrib/ankicollab.conf $(DESTDIR)$(SYSCONFDIR)/ankicollab/ankicollab.conf
 
 clean:
 	rm -rf $(BUILD)
