@@ -1,23 +1,36 @@
 /*
  * apid.h — the plugin HTTP API daemon: its context and its route areas.
+ *
+ * Each area of the API is one file with its own route table; main.c joins
+ * the tables. Route numbers are spec/api.md §0's.
  */
 #ifndef ANKICOLLAB_APID_H
 #define ANKICOLLAB_APID_H
 
+#include <stddef.h>
 #include <time.h>
 
 #include "common/daemon.h"
 
+struct db;
 struct http_request;
+struct http_route;
 
 struct apid {
-	struct daemon		 d;
-	time_t			 started;
+	struct daemon	 d;
+	struct db	*db;		/* the one writer connection */
+	time_t		 started;
 };
 
 extern struct apid	*apid;
 
-/* health.c */
-void	health_get(struct http_request *req);
+/* An area's routes. */
+struct apid_area {
+	const struct http_route	*routes;
+	size_t			 nroutes;
+};
+
+extern const struct apid_area	health_area;	/* health.c: /health */
+extern const struct apid_area	accounts_area;	/* accounts.c: 19–23 */
 
 #endif

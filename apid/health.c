@@ -8,7 +8,7 @@
 #include "apid/apid.h"
 #include "common/http.h"
 
-void
+static void
 health_get(struct http_request *req)
 {
 	char	body[256];
@@ -20,3 +20,9 @@ health_get(struct http_request *req)
 	    (long long)(time(NULL) - apid->started));
 	http_respond(req, 200, "application/json", body, (size_t)n);
 }
+
+static const struct http_route routes[] = {
+	{ .path = "/health", .methods = HTTP_GET, .on_request = health_get },
+};
+
+const struct apid_area health_area = { routes, sizeof(routes) / sizeof(routes[0]) };

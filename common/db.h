@@ -44,6 +44,7 @@
 #define DB_STR(x)		#x
 #define DB_XSTR(x)		DB_STR(x)
 
+#define DB_FILE			"ankicollab.db"	/* in data_dir */
 #define DB_APPLICATION_ID	0x416b436c	/* "AkCl" in PRAGMA application_id */
 #define DB_MAX_CONNECTIONS	3		/* per process (DESIGN.md) */
 #define DB_BUSY_TIMEOUT_MS	5000

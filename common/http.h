@@ -60,6 +60,8 @@ struct http_route {
 	void		(*on_complete)(struct http_request *req);
 	/* The request is going away: answered, or its connection lost. */
 	void		(*on_free)(struct http_request *req);
+	/* The daemon's own description of the route, for shared callbacks. */
+	const void	*arg;
 };
 
 struct http_server_conf {
@@ -111,6 +113,8 @@ const char	*http_req_peer(const struct http_request *req);
 /* -1 for chunked or absent. */
 int64_t		 http_req_content_length(const struct http_request *req);
 struct event_base *http_req_base(const struct http_request *req);
+/* The route that matched; its arg is the daemon's. */
+const struct http_route *http_req_route(const struct http_request *req);
 
 void		 http_req_set_data(struct http_request *req, void *data);
 void		*http_req_data(const struct http_request *req);

@@ -144,6 +144,12 @@ http_req_path(const struct http_request *req)
 	return req->buf + req->path;
 }
 
+const struct http_route *
+http_req_route(const struct http_request *req)
+{
+	return req->route;
+}
+
 const char *
 http_req_path_tail(const struct http_request *req)
 {

@@ -21,7 +21,6 @@
 #define CTL_EXIT_UNREACHABLE	111	/* no supervisor answers */
 
 /* apid's database, in data_dir. */
-#define CTL_DB_FILE		"ankicollab.db"
 
 struct ctl {
 	struct config	cfg;

@@ -38,10 +38,10 @@
 int
 ctl_db_open(const struct ctl *ctl, int write, struct db **dbp)
 {
-	char	path[CONFIG_PATH_MAX + sizeof(CTL_DB_FILE) + 1];
+	char	path[CONFIG_PATH_MAX + sizeof(DB_FILE) + 1];
 
 	*dbp = NULL;
-	config_data_path(&ctl->cfg, CTL_DB_FILE, path, sizeof(path));
+	config_data_path(&ctl->cfg, DB_FILE, path, sizeof(path));
 	if (!write && access(path, F_OK) == -1 && errno == ENOENT) {
 		fprintf(stderr, "ankicollabctl: no database at %s yet\n", path);
 		return CTL_EXIT_OK;

@@ -5,10 +5,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mediad/mediad.h"
 #include "common/http.h"
+#include "mediad/mediad.h"
 
-void
+static void
 health_get(struct http_request *req)
 {
 	char	body[256];
@@ -20,3 +20,6 @@ health_get(struct http_request *req)
 	    (long long)(time(NULL) - mediad->started));
 	http_respond(req, 200, "application/json", body, (size_t)n);
 }
+
+const struct http_route health_route =
+	{ .path = "/health", .methods = HTTP_GET, .on_request = health_get };

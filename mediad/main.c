@@ -6,14 +6,10 @@
  */
 #include <time.h>
 
-#include "mediad/mediad.h"
 #include "common/http.h"
+#include "mediad/mediad.h"
 
 struct mediad	*mediad;
-
-static const struct http_route routes[] = {
-	{ "/health", HTTP_GET, 0, health_get, NULL, NULL, NULL },
-};
 
 int
 main(int argc, char *argv[])
@@ -23,7 +19,7 @@ main(int argc, char *argv[])
 	mediad = &ctx;
 	daemon_init(&mediad->d, DAEMON_MEDIAD, argc, argv);
 	mediad->started = time(NULL);
-	daemon_serve_http(&mediad->d, routes, sizeof(routes) / sizeof(routes[0]));
+	daemon_serve_http(&mediad->d, &health_route, 1);
 	daemon_ready(&mediad->d, NULL);
 	return daemon_run(&mediad->d);
 }

@@ -8,7 +8,7 @@
 
 #include "common/daemon.h"
 
-struct http_request;
+struct http_route;
 
 struct mediad {
 	struct daemon		 d;
@@ -18,6 +18,6 @@ struct mediad {
 extern struct mediad	*mediad;
 
 /* health.c */
-void	health_get(struct http_request *req);
+extern const struct http_route	health_route;
 
 #endif
