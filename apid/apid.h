@@ -32,5 +32,11 @@ struct apid_area {
 
 extern const struct apid_area	health_area;	/* health.c: /health */
 extern const struct apid_area	accounts_area;	/* accounts.c: 19–23 */
+extern const struct apid_area	publish_area;	/* publish.c: 2 */
+extern const struct apid_area	pull_area;	/* pull.c: 1, 4, 7, 17 */
+extern const struct apid_area	decks_area;	/* decks.c: 5, 6, 8, 18 */
+extern const struct apid_area	links_area;	/* links.c: 9, 10 */
+extern const struct apid_area	stats_area;	/* stats.c: 11 */
+extern const struct apid_area	legacy_area;	/* legacy.c: §15 */
 
 #endif

@@ -19,6 +19,12 @@ struct apid	*apid;
 static const struct apid_area *const areas[] = {
 	&health_area,
 	&accounts_area,
+	&publish_area,
+	&pull_area,
+	&decks_area,
+	&links_area,
+	&stats_area,
+	&legacy_area,
 };
 
 /* One table for the HTTP layer, joined from the areas' own. */
@@ -33,6 +39,8 @@ join_routes(size_t *count)
 	if ((all = calloc(n, sizeof(*all))) == NULL)
 		fatal("calloc");
 	for (i = 0, n = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
+		if (areas[i]->nroutes == 0)
+			continue;
 		memcpy(all + n, areas[i]->routes, areas[i]->nroutes * sizeof(*all));
 		n += areas[i]->nroutes;
 	}
