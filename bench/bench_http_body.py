@@ -18,21 +18,13 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("ANKICOLLAB_BUILD", os.path.join(ROOT, "build"))
+from benchlib import BUILD, ROOT, status_kb
+
 OURS = [os.path.join(BUILD, "tests", "http_test_server")]
 REF = [os.path.join(BUILD, "bench", "evhttp_ref_server")]
 BLOCK = random.Random(1).randbytes(1 << 20)
 BLOCKS = 100
 GOAL_KB = 8 * 1024
-
-
-def status_kb(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise KeyError(key)
 
 
 def start(cmd):
