@@ -112,21 +112,21 @@ $(BUILD)/ankicollabctl: $(BUILD)/obj/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libap
 $(BUILD)/tests/%: tests/unit/%.c $(DIR_LIBS) $(LIBS_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -MMD -MP -o $@ $< \
 		-Wl,--start-group $(DIR_LIBS) $(LIBS_A) -Wl,--end-group \
 		$(PC_LDLIBS) $(shell pkg-config --libs cmocka)
 $(BUILD)/tests/%: tests/helpers/%.c $(LIBS_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -MMD -MP -o $@ $< \
 		-Wl,--start-group $(LIBS_A) -Wl,--end-group $(PC_LDLIBS)
 $(BUILD)/bench/%: bench/%.c $(LIBS_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -MMD -MP -o $@ $< \
 		-Wl,--start-group $(LIBS_A) -Wl,--end-group $(PC_LDLIBS)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- running and testing ----------------------------------------------------
 
@@ -165,9 +165,10 @@ fuzz: $(FUZZ_BINS)
 		if [ $$rc -ne 0 ]; then tail -n 40 $(BUILD)/fuzz/$$n.log; exit $$rc; fi; \
 	done
 
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) $(TEST_HELPERS)
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; \
 		ANKICOLLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) $$b; done
+	@echo "== bench/deckstream_peak.c"; $(BUILD)/bench/deckstream_peak
 
 # ---- installing -------------------------------------------------------------
 

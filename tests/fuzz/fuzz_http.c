@@ -187,15 +187,15 @@ f_file(struct http_request *req)
 }
 
 static const struct http_route routes[] = {
-	{ "/sum", HTTP_POST | HTTP_PUT, 1 << 20, f_start, f_body_or_refuse, f_complete, f_free },
-	{ "/small", HTTP_POST, 64, f_start, f_body, f_complete, f_free },
-	{ "/pause", HTTP_POST, 1 << 20, f_start, f_pause_body, f_complete, f_free },
-	{ "/early", HTTP_POST | HTTP_GET, 1 << 20, f_early, f_body, f_complete, f_free },
-	{ "/later", HTTP_GET | HTTP_DELETE, 0, f_start, NULL, f_later, f_free },
-	{ "/chunked", HTTP_GET, 0, f_chunked, NULL, NULL, f_free },
-	{ "/file", HTTP_GET, 0, f_file, NULL, NULL, f_free },
+	{ "/sum", HTTP_POST | HTTP_PUT, 1 << 20, f_start, f_body_or_refuse, f_complete, f_free, NULL },
+	{ "/small", HTTP_POST, 64, f_start, f_body, f_complete, f_free, NULL },
+	{ "/pause", HTTP_POST, 1 << 20, f_start, f_pause_body, f_complete, f_free, NULL },
+	{ "/early", HTTP_POST | HTTP_GET, 1 << 20, f_early, f_body, f_complete, f_free, NULL },
+	{ "/later", HTTP_GET | HTTP_DELETE, 0, f_start, NULL, f_later, f_free, NULL },
+	{ "/chunked", HTTP_GET, 0, f_chunked, NULL, NULL, f_free, NULL },
+	{ "/file", HTTP_GET, 0, f_file, NULL, NULL, f_free, NULL },
 	{ "/p/*", HTTP_GET | HTTP_POST | HTTP_OPTIONS | HTTP_PATCH, 128, f_start, f_body,
-	    f_complete, f_free },
+	    f_complete, f_free, NULL },
 };
 
 static void

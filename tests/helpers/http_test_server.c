@@ -354,19 +354,19 @@ stats_request(struct http_request *req)
 }
 
 static const struct http_route routes[] = {
-	{ "/md5", HTTP_POST | HTTP_PUT, MAX_BIG, md5_request, md5_body, md5_complete, t_free },
-	{ "/slowmd5", HTTP_POST, MAX_BIG, md5_request, slow_body, md5_complete, t_free },
-	{ "/small", HTTP_POST, 1024, plain_request, small_body, small_complete, t_free },
-	{ "/early", HTTP_POST, MAX_BIG, early_request, NULL, NULL, t_free },
-	{ "/hello", HTTP_GET, 0, hello_request, NULL, NULL, t_free },
-	{ "/file", HTTP_GET, 0, file_request, NULL, NULL, t_free },
-	{ "/chunked", HTTP_GET, 0, chunked_request, NULL, NULL, t_free },
-	{ "/async", HTTP_GET, 0, plain_request, NULL, async_complete, t_free },
-	{ "/echo-header", HTTP_GET, 0, echo_request, NULL, NULL, t_free },
-	{ "/double", HTTP_GET, 0, double_request, NULL, NULL, t_free },
-	{ "/rss", HTTP_GET, 0, rss_request, NULL, NULL, t_free },
-	{ "/stats", HTTP_GET, 0, stats_request, NULL, NULL, t_free },
-	{ "/prefix/*", HTTP_GET | HTTP_POST, 1024, plain_request, NULL, prefix_complete, t_free },
+	{ "/md5", HTTP_POST | HTTP_PUT, MAX_BIG, md5_request, md5_body, md5_complete, t_free, NULL },
+	{ "/slowmd5", HTTP_POST, MAX_BIG, md5_request, slow_body, md5_complete, t_free, NULL },
+	{ "/small", HTTP_POST, 1024, plain_request, small_body, small_complete, t_free, NULL },
+	{ "/early", HTTP_POST, MAX_BIG, early_request, NULL, NULL, t_free, NULL },
+	{ "/hello", HTTP_GET, 0, hello_request, NULL, NULL, t_free, NULL },
+	{ "/file", HTTP_GET, 0, file_request, NULL, NULL, t_free, NULL },
+	{ "/chunked", HTTP_GET, 0, chunked_request, NULL, NULL, t_free, NULL },
+	{ "/async", HTTP_GET, 0, plain_request, NULL, async_complete, t_free, NULL },
+	{ "/echo-header", HTTP_GET, 0, echo_request, NULL, NULL, t_free, NULL },
+	{ "/double", HTTP_GET, 0, double_request, NULL, NULL, t_free, NULL },
+	{ "/rss", HTTP_GET, 0, rss_request, NULL, NULL, t_free, NULL },
+	{ "/stats", HTTP_GET, 0, stats_request, NULL, NULL, t_free, NULL },
+	{ "/prefix/*", HTTP_GET | HTTP_POST, 1024, plain_request, NULL, prefix_complete, t_free, NULL },
 };
 
 static void
