@@ -307,6 +307,30 @@ load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Values that parse but cannot work together. */
+static int
+config_check(const struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	const char *where = path ? path : "defaults";
+
+	if (cfg->crash_limit < 1 || cfg->crash_limit > CONFIG_CRASH_LIMIT_MAX)
+		snprintf(err, errlen, "%s: crash_limit must be 1 to %d", where,
+		    CONFIG_CRASH_LIMIT_MAX);
+	else if (cfg->heartbeat_interval_ms == 0 ||
+	    cfg->heartbeat_timeout_ms <= cfg->heartbeat_interval_ms)
+		snprintf(err, errlen, "%s: heartbeat_timeout must be longer than "
+		    "heartbeat_interval, which must not be 0", where);
+	else if (cfg->backoff_min_ms == 0 || cfg->backoff_max_ms < cfg->backoff_min_ms)
+		snprintf(err, errlen, "%s: backoff_min must be above 0 and at most backoff_max",
+		    where);
+	else if (cfg->daemon[DAEMON_APID].listen[0] == '\0' ||
+	    cfg->daemon[DAEMON_MEDIAD].listen[0] == '\0')
+		snprintf(err, errlen, "%s: apid and mediad need a listen address", where);
+	else
+		return 0;
+	return -1;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -346,7 +370,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		if (d->memory_high == 0 || d->memory_high > d->memory_max)
 			d->memory_high = d->memory_max / 8 * 7;
 	}
-	return 0;
+	return config_check(cfg, path, err, errlen);
 }
 
 void

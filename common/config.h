@@ -16,6 +16,7 @@
 
 #define CONFIG_PATH_MAX	512
 #define CONFIG_STR_MAX	256
+#define CONFIG_CRASH_LIMIT_MAX	16	/* deaths a supervisor remembers */
 
 /* The daemons the supervisor runs, in start order. */
 enum daemon_id {

@@ -2,6 +2,7 @@
  * daemon.c — start-up exchange, heartbeats and signals for a supervised daemon.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +236,7 @@ daemon_init(struct daemon *d, enum daemon_id id, int argc, char *argv[])
 
 	if (!debug && (env = getenv("ANKICOLLAB_CONTROL_FD")) != NULL) {
 		fd = atoi(env);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);	/* ours, not a child's */
 		d->supervised = 1;
 		daemon_handshake(d, fd);
 	} else if (d->cfg.daemon[id].listen[0] != '\0') {

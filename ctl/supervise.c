@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static int
 ctl_connect(const struct ctl *ctl, char *path, size_t pathlen)
 {
 	struct sockaddr_un	sun;
-	int			fd;
+	int			fd, waited;
 
 	config_runtime_path(&ctl->cfg, "control.sock", path, pathlen);
 	memset(&sun, 0, sizeof(sun));
@@ -31,12 +32,23 @@ ctl_connect(const struct ctl *ctl, char *path, size_t pathlen)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -1;
 	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		close(fd);
-		return -1;
+	/*
+	 * A wedged supervisor's full backlog makes a blocking connect wait for
+	 * ever; retry a non-blocking one until the timeout instead.
+	 */
+	for (waited = 0; connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1;
+	    waited += 50) {
+		if (errno != EAGAIN || waited >= CTL_TIMEOUT_MS) {
+			if (errno == EAGAIN)
+				errno = ETIMEDOUT;
+			close(fd);
+			return -1;
+		}
+		usleep(50 * 1000);
 	}
+	fcntl(fd, F_SETFL, 0);
 	return fd;
 }
 

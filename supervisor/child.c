@@ -206,28 +206,37 @@ child_argv(const struct child *c, char *buf, size_t buflen, char **argv)
 	return 0;
 }
 
-/* In the forked child: never returns. */
+/*
+ * In the forked child: never returns. Signals are blocked on entry, and the
+ * handlers still are libevent's, which would write into the supervisor's own
+ * signal pipe: a SIGTERM meant for this child would stop the whole suite.
+ * So reset them before unblocking.
+ */
 static void __attribute__((noreturn))
-child_exec(const struct child *c, int sock, char **argv)
+child_exec(const struct child *c, int sock, char **argv, pid_t supervisor)
 {
-	sigset_t	set;
-	pid_t		parent = getppid();
+	static const int	 caught[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE };
+	sigset_t		 set;
+	size_t			 i;
 
+	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		signal(caught[i], SIG_DFL);
 	setpgid(0, 0);
 	/* If the supervisor dies without stopping us, go too. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
+	if (getppid() != supervisor)
 		_exit(1);
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
-	signal(SIGPIPE, SIG_DFL);
 	memlimit_enter(c);
 	if (sock == 3)
 		fcntl(3, F_SETFD, 0);
 	else if (dup2(sock, 3) == -1)
 		_exit(111);
+	/* Nothing else we hold, or inherited, belongs to the daemon. */
+	close_range(4, ~0U, 0);
 	setenv("ANKICOLLAB_CONTROL_FD", "3", 1);
-	execv(argv[0], argv);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	execvp(argv[0], argv);
 	fprintf(stderr, "<3>supervisor: %s: exec %s: %s\n", c->name, argv[0], strerror(errno));
 	_exit(127);
 }
@@ -235,9 +244,10 @@ child_exec(const struct child *c, int sock, char **argv)
 static void
 child_spawn(struct child *c)
 {
-	char	 buf[CONFIG_PATH_MAX + 64], *argv[EXEC_ARGS_MAX];
-	int	 sp[2];
-	pid_t	 pid;
+	char		 buf[CONFIG_PATH_MAX + 64], *argv[EXEC_ARGS_MAX];
+	sigset_t	 all, old;
+	pid_t		 pid, self = getpid();
+	int		 sp[2];
 
 	if (child_argv(c, buf, sizeof(buf), argv) == -1) {
 		log_warnx("%s: empty exec", c->name);
@@ -250,16 +260,19 @@ child_spawn(struct child *c)
 		return;
 	}
 	fflush(stderr);
-	if ((pid = fork()) == -1) {
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0)
+		child_exec(c, sp[1], argv, self);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(sp[1]);
+	if (pid == -1) {
 		log_warn("%s: fork", c->name);
 		close(sp[0]);
-		close(sp[1]);
 		child_died(c);
 		return;
 	}
-	if (pid == 0)
-		child_exec(c, sp[1], argv);
-	close(sp[1]);
 	c->pid = pid;
 	c->started_ms = now_ms();
 	c->hello_seen = 0;
@@ -429,15 +442,15 @@ static void
 child_check_memory(struct child *c)
 {
 	uint64_t	max = sv->cfg.daemon[c->id].memory_max;
-	uint64_t	rss_kb;
+	uint64_t	used_kb;
 
 	if (sv->memory_mode != PROTO_MEMORY_RLIMIT || max == 0 || c->killed_for_memory)
 		return;
-	rss_kb = memlimit_rss_kb(c->pid);
-	if (rss_kb * 1024 <= max)
+	used_kb = memlimit_rss_kb(c->pid) + memlimit_swap_kb(c->pid);
+	if (used_kb * 1024 <= max)
 		return;
 	log_warnx("%s: pid %d uses %llu KiB, over memory_max; killing it", c->name,
-	    (int)c->pid, (unsigned long long)rss_kb);
+	    (int)c->pid, (unsigned long long)used_kb);
 	c->killed_for_memory = 1;
 	child_kill(c, SIGKILL);
 }

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +79,11 @@ control_daemon_command(struct proto_peer *peer, const struct proto_msg *msg)
 	c = &sv->child[id];
 	switch (msg->hdr.type) {
 	case PROTO_CTL_START:
+		if (c->state == PROTO_STATE_RUNNING || c->state == PROTO_STATE_STARTING) {
+			snprintf(reply, sizeof(reply), "%s: already %s", name,
+			    proto_state_name(c->state));
+			break;
+		}
 		child_start(c);
 		snprintf(reply, sizeof(reply), "%s: starting", name);
 		break;
@@ -110,10 +116,15 @@ control_dispatch(struct proto_peer *peer, struct proto_msg *msg, void *arg)
 	case PROTO_CTL_RESTART:
 		control_daemon_command(peer, msg);
 		break;
-	case PROTO_CTL_RELOAD:
-		raise(SIGHUP);	/* one reload path: the signal's */
-		control_result(peer, msg->hdr.id, 0, "reloading");
+	case PROTO_CTL_RELOAD: {
+		char err[1024];
+
+		if (supervisor_reload(err, sizeof(err)) == -1)
+			control_result(peer, msg->hdr.id, 1, err);
+		else
+			control_result(peer, msg->hdr.id, 0, "config reloaded");
 		break;
+	}
 	default:
 		control_result(peer, msg->hdr.id, 2, "unknown request");
 		break;
@@ -152,7 +163,9 @@ control_listen(void)
 	/* A live supervisor answers on it; a stale socket file does not. */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+	/* Non-blocking: a full backlog (EAGAIN) also means someone listens. */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 || errno == EAGAIN) {
 		log_warnx("%s: another supervisor is running", sv->control_path);
 		close(fd);
 		return -1;

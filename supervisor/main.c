@@ -92,14 +92,25 @@ notify_status(void)
 	sd_notify(0, line);
 }
 
+/*
+ * Every daemon has settled: running, or given up on (failed) or stopped by
+ * an admin. systemd hears READY=1 then, so one broken daemon does not take
+ * the healthy ones down with a start timeout; STATUS= says which is which.
+ */
 static int
-all_running(void)
+all_settled(void)
 {
 	int i;
 
 	for (i = 0; i < DAEMON_COUNT; i++)
-		if (sv->child[i].state != PROTO_STATE_RUNNING)
+		switch (sv->child[i].state) {
+		case PROTO_STATE_RUNNING:
+		case PROTO_STATE_FAILED:
+		case PROTO_STATE_STOPPED:
+			break;
+		default:
 			return 0;
+		}
 	return 1;
 }
 
@@ -179,9 +190,9 @@ static void
 changed_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	notify_status();
-	if (!sv->ready_sent && all_running()) {
+	if (!sv->ready_sent && !sv->stopping && all_settled()) {
 		sv->ready_sent = 1;
-		log_info("all daemons running");
+		log_info("all daemons settled; ready");
 		sd_notify(0, "READY=1");
 	}
 	if (sv->stopping)
@@ -196,17 +207,16 @@ supervisor_state_changed(void)
 
 /* ---- signals and timers -------------------------------------------------------- */
 
-static void
-reload(void)
+int
+supervisor_reload(char *err, size_t errlen)
 {
 	struct config	 fresh;
-	char		 err[1024];
 	int		 i;
 
-	if (config_load(&fresh, sv->cfg.path[0] ? sv->cfg.path : NULL, err, sizeof(err)) == -1 ||
-	    config_ensure_secrets(&fresh, err, sizeof(err)) == -1) {
+	if (config_load(&fresh, sv->cfg.path[0] ? sv->cfg.path : NULL, err, errlen) == -1 ||
+	    config_ensure_secrets(&fresh, err, errlen) == -1) {
 		log_warnx("reload: %s; keeping the old config", err);
-		return;
+		return -1;
 	}
 	for (i = 0; i < DAEMON_COUNT; i++)
 		if (strcmp(fresh.daemon[i].listen, sv->cfg.daemon[i].listen) != 0) {
@@ -221,10 +231,12 @@ reload(void)
 	for (i = 0; i < DAEMON_COUNT; i++) {
 		struct child *c = &sv->child[i];
 
-		if (c->peer != NULL && c->hello_seen)
+		/* A starting daemon reads the file itself when it starts. */
+		if (c->peer != NULL && c->state == PROTO_STATE_RUNNING)
 			proto_send(c->peer, PROTO_RELOAD, 0, -1, NULL, 0);
 	}
 	log_info("config reloaded and passed on");
+	return 0;
 }
 
 static void
@@ -247,9 +259,12 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	case SIGINT:
 		shutdown_begin();
 		break;
-	case SIGHUP:
-		reload();
+	case SIGHUP: {
+		char err[1024];
+
+		supervisor_reload(err, sizeof(err));
 		break;
+	}
 	case SIGCHLD:
 		reap();
 		break;
@@ -295,9 +310,19 @@ setup_events(void)
 	tick_ms = sv->cfg.heartbeat_interval_ms < 1000 ? sv->cfg.heartbeat_interval_ms : 1000;
 	sv->tick = add_timer(tick_cb, tick_ms ? tick_ms : 1000);
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		/*
+		 * Often, so that pings resume at once when a hung daemon has
+		 * been killed; and the hang must be ended before systemd's
+		 * deadline, or it ends the whole suite instead.
+		 */
+		uint64_t every = usec / 2000 < 1000 ? usec / 2000 : 1000;
+
 		sv->watchdog_usec = usec;
-		sv->watchdog = add_timer(watchdog_cb, usec / 2000 ? usec / 2000 : 1);
-		log_info("systemd watchdog: ping every %llu ms", (unsigned long long)(usec / 2000));
+		sv->watchdog = add_timer(watchdog_cb, every ? every : 1);
+		if (sv->cfg.heartbeat_timeout_ms + sv->cfg.heartbeat_interval_ms >= usec / 1000)
+			log_warnx("heartbeat_timeout + heartbeat_interval >= WatchdogSec: a hung "
+			    "daemon will get the whole service restarted by systemd");
+		log_info("systemd watchdog: ping every %llu ms", (unsigned long long)every);
 	}
 }
 

@@ -10,7 +10,8 @@
  *
  * Otherwise (cgroup v1, no delegation, a container): RLIMIT_DATA at twice
  * the limit stops a runaway allocation outright, and child_tick() polls
- * each daemon's RSS every second and kills it once it is over memory_max.
+ * each daemon's RSS plus swap every second and kills it once it is over
+ * memory_max.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -105,6 +106,10 @@ cgroup_write_limits(enum daemon_id id)
 	else
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)dc->memory_max);
 	if (write_file(path, val) == -1)
+		log_warn("%s", path);
+	/* Swapped-out pages would escape memory.max: a leak must end in a kill. */
+	cgroup_path(daemon_name(id), "memory.swap.max", path, sizeof(path));
+	if (access(path, F_OK) == 0 && write_file(path, dc->memory_max == 0 ? "max" : "0") == -1)
 		log_warn("%s", path);
 	cgroup_path(daemon_name(id), "memory.high", path, sizeof(path));
 	if (dc->memory_max == 0)
@@ -214,6 +219,17 @@ memlimit_oom_killed(struct child *c)
 		return 0;
 	oom_kill_seen[c->id] = n;
 	return 1;
+}
+
+uint64_t
+memlimit_swap_kb(pid_t pid)
+{
+	char	 path[64], buf[2048], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (read_file(path, buf, sizeof(buf)) == -1 || (p = strstr(buf, "\nVmSwap:")) == NULL)
+		return 0;
+	return strtoull(p + 8, NULL, 10);
 }
 
 uint64_t

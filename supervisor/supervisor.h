@@ -32,7 +32,7 @@
 
 struct proto_peer;
 
-#define DEATH_TALLY	16		/* deaths remembered per daemon */
+#define DEATH_TALLY	CONFIG_CRASH_LIMIT_MAX	/* deaths remembered per daemon */
 
 struct child {
 	enum daemon_id		 id;
@@ -106,8 +106,9 @@ void		memlimit_init(void);
 void		memlimit_enter(const struct child *c);
 /* After a death: did the kernel kill it for memory? (cgroup mode) */
 int		memlimit_oom_killed(struct child *c);
-/* RSS of a pid in KiB, 0 when gone. */
+/* RSS and swap of a pid in KiB, 0 when gone. */
 uint64_t	memlimit_rss_kb(pid_t pid);
+uint64_t	memlimit_swap_kb(pid_t pid);
 /* After a reload: write the new limits. */
 void		memlimit_apply(void);
 
@@ -117,5 +118,7 @@ void		control_close(void);
 
 /* main.c */
 void		supervisor_state_changed(void);	/* STATUS=, READY=1, maybe exit */
+/* Re-reads the config and passes it on; -1 with a reason, the old one kept. */
+int		supervisor_reload(char *err, size_t errlen);
 
 #endif

@@ -243,6 +243,20 @@ def test_reload_passes_new_limits_on(suite):
     assert all(after[n]["pid"] == before[n]["pid"] for n in DAEMONS)
 
 
+@pytest.mark.parametrize("text,reason", [
+    ("[supervisor]\ncrash_limit = 0\n", "crash_limit must be 1 to 16"),
+    ("[supervisor]\nheartbeat_timeout = 1s\nheartbeat_interval = 2s\n",
+     "heartbeat_timeout must be longer than heartbeat_interval"),
+    ("[apid]\nlisten =\n", "apid and mediad need a listen address"),
+])
+def test_inconsistent_config_is_refused(tmp_path, text, reason):
+    conf = tmp_path / "c.conf"
+    conf.write_text(text)
+    r = subprocess.run([os.path.join(BUILD, "ankicollab-supervisor"), "-n", "-c", str(conf)],
+                       capture_output=True, text=True, timeout=5)
+    assert r.returncode == 1 and reason in r.stderr
+
+
 def test_bad_config_line_is_reported(tmp_path):
     conf = tmp_path / "bad.conf"
     conf.write_text("data_dir = /tmp/x\n[apid]\nmemory_max = lots\n")
@@ -274,3 +288,58 @@ def test_restarted_daemon_serves_the_same_port_without_refusals(make_suite):
     # waits in the backlog instead of being refused.
     h = s.health("apid", timeout=3)
     assert h["status"] == "ok"
+
+
+def test_reload_reports_a_bad_config_and_keeps_the_old(suite):
+    good = open(suite.conf).read()
+    pids = {n: suite.status()[n]["pid"] for n in DAEMONS}
+    with open(suite.conf, "a") as f:
+        f.write("[apid]\nmemory_max = plenty\n")
+    r = suite.ctl("reload", check=False)
+    assert r.returncode == 1
+    assert f"{suite.conf}:" in r.stderr and "expected a size" in r.stderr
+    suite.proc.send_signal(signal.SIGHUP)  # the supervisor's own check
+    wait_for(lambda: "keeping the old config" in suite.logs(), 3, what="reload refused")
+    with open(suite.conf, "w") as f:
+        f.write(good)
+    st = suite.status()
+    assert {n: st[n]["pid"] for n in DAEMONS} == pids
+
+
+def test_ready_even_when_a_daemon_fails_at_start(make_suite, tmp_path):
+    path = str(tmp_path / "ready.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    try:
+        s = make_suite(env={"NOTIFY_SOCKET": path}, extra={"gcd": {"exec": "/bin/false"}},
+                       start=False)
+        s.start(wait=False)
+        seen = []
+        while not any("READY=1" in m for m in seen):
+            seen.append(sock.recv(4096).decode())
+        st = s.status()
+        assert st["gcd"]["state"] == "failed"
+        assert st["apid"]["state"] == "running" and st["mediad"]["state"] == "running"
+        assert any("gcd failed" in m for m in seen if m.startswith("STATUS="))
+    finally:
+        sock.close()
+
+
+def test_start_of_a_running_daemon_says_so(suite):
+    r = suite.ctl("start", "apid")
+    assert r.stdout.strip() == "apid: already running"
+
+
+def test_exec_is_looked_up_in_path(make_suite, tmp_path):
+    script = tmp_path / "slot.sh"
+    script.write_text("exec sleep 1000\n")
+    s = make_suite(extra={"gcd": {"exec": f"sh {script}"},
+                          "supervisor": {"start_timeout": "60s"}}, start=False)
+    s.start(wait=False)
+    pid = wait_for(lambda: s.status()["gcd"]["pid"], 5, what="gcd slot pid")
+    time.sleep(0.3)
+    st = s.status()
+    assert st["gcd"]["pid"] == pid and st["gcd"]["state"] == "starting"
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[0] == b"sleep"
