@@ -155,19 +155,19 @@ refresh_token(struct apid_call *call)
 	call_text(call, 200, body);
 }
 
-static void
-remove_token(struct apid_call *call)
+void
+accounts_logout(struct apid_call *call, const char *tok, size_t len)
 {
 	static const char sql[] = "DELETE FROM auth_tokens WHERE token_hash = ?1";
-	const char	*value = http_req_header(call->req, "Authorization"), *tok;
 	unsigned char	 hash[TOKEN_HASH_LEN];
-	size_t		 toklen;
 	sqlite3_stmt	*st;
 	int		 rc = DB_ERR;
 
-	/* call.c has already accepted this header. */
-	if (token_parse_authorization(value, strlen(value), &tok, &toklen) == TOKEN_AUTH_OK &&
-	    token_hash(tok, toklen, hash) == 0 && (st = db_stmt(apid->db, sql)) != NULL) {
+	if (len == 0 || len > TOKEN_MAX_LEN) {
+		call_text(call, 200, "Token not found");
+		return;
+	}
+	if (token_hash(tok, len, hash) == 0 && (st = db_stmt(apid->db, sql)) != NULL) {
 		sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
 		rc = db_step(st);
 		db_stmt_done(st);
@@ -178,6 +178,17 @@ remove_token(struct apid_call *call)
 		call_text(call, 200, "Token not found");
 	else
 		call_text(call, 200, "Token successfully removed");
+}
+
+static void
+remove_token(struct apid_call *call)
+{
+	const char	*value = http_req_header(call->req, "Authorization"), *tok = "";
+	size_t		 toklen = 0;
+
+	/* call.c has already accepted this header. */
+	token_parse_authorization(value, strlen(value), &tok, &toklen);
+	accounts_logout(call, tok, toklen);
 }
 
 static void

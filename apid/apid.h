@@ -30,6 +30,11 @@ struct apid_area {
 	size_t			 nroutes;
 };
 
+struct apid_call;
+
+/* accounts.c: ends the pair of that access token; answers as §6.20. */
+void	accounts_logout(struct apid_call *call, const char *tok, size_t len);
+
 extern const struct apid_area	health_area;	/* health.c: /health */
 extern const struct apid_area	accounts_area;	/* accounts.c: 19–23 */
 extern const struct apid_area	publish_area;	/* publish.c: 2 */

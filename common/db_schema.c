@@ -211,12 +211,21 @@ static const char db_migration_1[] =
 "  version     INTEGER NOT NULL DEFAULT 0,"
 "  UNIQUE (deck, guid)"		/* also: a guid within a deck tree, per deck */
 ") STRICT;"
-/* Pull: live notes of a deck changed since T. */
-"CREATE INDEX notes_sync ON notes(deck, last_update) WHERE reviewed = 1 AND deleted = 0;"
+/*
+ * Pull: live notes of a deck changed since T, in id order. The pull walks a
+ * deck in batches (id > last), so id comes before last_update: each batch
+ * is a seek, not a sort of every change since T.
+ */
+"CREATE INDEX notes_sync ON notes(deck, id, last_update) WHERE reviewed = 1 AND deleted = 0;"
 /* Pull: deleted_notes of a subtree since T. */
 "CREATE INDEX notes_deleted ON notes(deck, last_update) WHERE deleted = 1;"
 /* Unused-notetype GC and the RESTRICT check above. */
 "CREATE INDEX notes_notetype ON notes(notetype);"
+/*
+ * A GUID across decks: stats uploads, review links and note links look a
+ * note up by GUID anywhere in a subtree, whose decks may be thousands.
+ */
+"CREATE INDEX notes_guid ON notes(guid);"
 
 /* ===== suggestions and review ===== */
 
