@@ -9,6 +9,7 @@
 
 #include "apid/apid.h"
 #include "apid/call.h"
+#include "apid/ratelimit.h"
 #include "apid/token.h"
 #include "common/db.h"
 #include "common/gzb64.h"
@@ -188,6 +189,9 @@ call_on_request(struct http_request *req)
 	const struct apid_route	*route = http_req_route(req)->arg;
 	struct apid_call	*call;
 
+	/* §2.1: the governor comes before every extractor. */
+	if (ratelimit_check(req, db_now_us()) == -1)
+		return;
 	if ((call = calloc(1, sizeof(*call))) == NULL) {
 		http_respond_text(req, 503, "Out of memory");
 		return;
