@@ -257,6 +257,11 @@ call_json_feed(struct apid_call *call, const char *data, size_t len)
 	}
 	call->json = json_tokener_parse_ex(call->tok, data, (int)len);
 	err = json_tokener_get_error(call->tok);
+	if (call->json == NULL && err == json_tokener_success) {
+		/* The body is a JSON null: well-formed, but every route wants a map. */
+		call_bad_shape(call, "invalid type: null, expected a map");
+		return -1;
+	}
 	if (call->json == NULL && err != json_tokener_continue) {
 		call_bad_json(call, json_tokener_error_desc(err));
 		return -1;
