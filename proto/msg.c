@@ -242,3 +242,113 @@ proto_string_dec(const struct proto_msg *m, char *out, size_t outlen)
 	out[m->len] = '\0';
 	return 0;
 }
+
+/* ---- mediad's service ---------------------------------------------------- */
+
+size_t
+proto_md5s_enc(const uint8_t (*md5)[PROTO_MD5_LEN], size_t n, uint8_t *out)
+{
+	if (n == 0 || n > PROTO_MEDIA_BATCH)
+		return 0;
+	memcpy(out, md5, n * PROTO_MD5_LEN);
+	return n * PROTO_MD5_LEN;
+}
+
+int
+proto_md5s_dec(const struct proto_msg *m, uint8_t (*md5)[PROTO_MD5_LEN], size_t *n)
+{
+	if (m->len == 0 || m->len > PROTO_MEDIA_HASHES_MAX || m->len % PROTO_MD5_LEN != 0)
+		return -1;
+	*n = m->len / PROTO_MD5_LEN;
+	memcpy(md5, m->data, m->len);
+	return 0;
+}
+
+size_t
+proto_media_stat_enc(const struct proto_media_stat *st, size_t n, uint8_t *out)
+{
+	size_t	 i;
+	uint8_t	*p;
+
+	if (n == 0 || n > PROTO_MEDIA_BATCH)
+		return 0;
+	for (i = 0; i < n; i++) {
+		p = out + i * PROTO_MEDIA_STAT_LEN;
+		memcpy(p, st[i].md5, PROTO_MD5_LEN);
+		proto_put64(p + 16, st[i].size);
+		proto_put32(p + 24, st[i].flags);
+		proto_put32(p + 28, st[i].reserved);
+	}
+	return n * PROTO_MEDIA_STAT_LEN;
+}
+
+int
+proto_media_stat_dec(const struct proto_msg *m, struct proto_media_stat *st, size_t *n)
+{
+	const uint8_t	*p;
+	size_t		 i, count;
+
+	if (m->len == 0 || m->len > PROTO_MEDIA_STAT_LEN * PROTO_MEDIA_BATCH ||
+	    m->len % PROTO_MEDIA_STAT_LEN != 0)
+		return -1;
+	count = m->len / PROTO_MEDIA_STAT_LEN;
+	for (i = 0; i < count; i++) {
+		p = m->data + i * PROTO_MEDIA_STAT_LEN;
+		memcpy(st[i].md5, p, PROTO_MD5_LEN);
+		st[i].size = proto_get64(p + 16);
+		st[i].flags = proto_get32(p + 24);
+		st[i].reserved = proto_get32(p + 28);
+		if ((st[i].flags & ~(uint32_t)(PROTO_MEDIA_PRESENT | PROTO_MEDIA_ERROR)) != 0 ||
+		    st[i].reserved != 0)
+			return -1;
+	}
+	*n = count;
+	return 0;
+}
+
+size_t
+proto_media_deleted_enc(const struct proto_media_deleted *d,
+    uint8_t out[PROTO_MEDIA_DELETED_LEN])
+{
+	proto_put32(out, d->deleted);
+	proto_put32(out + 4, d->failed);
+	proto_put64(out + 8, d->bytes);
+	return PROTO_MEDIA_DELETED_LEN;
+}
+
+int
+proto_media_deleted_dec(const struct proto_msg *m, struct proto_media_deleted *d)
+{
+	if (m->len != PROTO_MEDIA_DELETED_LEN)
+		return -1;
+	d->deleted = proto_get32(m->data);
+	d->failed = proto_get32(m->data + 4);
+	d->bytes = proto_get64(m->data + 8);
+	return 0;
+}
+
+size_t
+proto_media_usage_enc(const struct proto_media_usage *u, uint8_t out[PROTO_MEDIA_USAGE_LEN])
+{
+	proto_put64(out, u->bytes);
+	proto_put64(out + 8, u->files);
+	proto_put64(out + 16, u->uploads);
+	proto_put64(out + 24, u->upload_bytes);
+	proto_put64(out + 32, u->downloads);
+	proto_put64(out + 40, u->rejected);
+	return PROTO_MEDIA_USAGE_LEN;
+}
+
+int
+proto_media_usage_dec(const struct proto_msg *m, struct proto_media_usage *u)
+{
+	if (m->len != PROTO_MEDIA_USAGE_LEN)
+		return -1;
+	u->bytes = proto_get64(m->data);
+	u->files = proto_get64(m->data + 8);
+	u->uploads = proto_get64(m->data + 16);
+	u->upload_bytes = proto_get64(m->data + 24);
+	u->downloads = proto_get64(m->data + 32);
+	u->rejected = proto_get64(m->data + 40);
+	return 0;
+}

@@ -81,6 +81,45 @@ struct proto_daemon_status {
 /* String payloads (daemon names, addresses): 1..255 bytes. */
 #define PROTO_STRING_MAX	255
 
+/*
+ * mediad's service. A request names up to PROTO_MEDIA_BATCH files by the 16
+ * raw bytes of their MD5 (the hex form is twice as long and must be
+ * checked); a client with more sends several requests.
+ */
+#define PROTO_MD5_LEN		16
+#define PROTO_MEDIA_BATCH	256
+#define PROTO_MEDIA_HASHES_MAX	(PROTO_MD5_LEN * PROTO_MEDIA_BATCH)
+
+/* PROTO_MEDIA_STAT_REPLY: one 32-byte record per MD5 asked, same order. */
+#define PROTO_MEDIA_STAT_LEN	32
+#define PROTO_MEDIA_PRESENT	0x1	/* stored; size is its length */
+#define PROTO_MEDIA_ERROR	0x2	/* could not be looked at (I/O error): unknown */
+struct proto_media_stat {
+	uint8_t		md5[PROTO_MD5_LEN];
+	uint64_t	size;		/* bytes; 0 unless PRESENT */
+	uint32_t	flags;		/* PROTO_MEDIA_* */
+	uint32_t	reserved;	/* 0 */
+};
+
+/* PROTO_MEDIA_DELETE_REPLY: 16 bytes. Files already absent count in neither. */
+#define PROTO_MEDIA_DELETED_LEN	16
+struct proto_media_deleted {
+	uint32_t	deleted;	/* files removed */
+	uint32_t	failed;		/* files that could not be removed */
+	uint64_t	bytes;		/* bytes freed */
+};
+
+/* PROTO_MEDIA_USAGE_REPLY: 48 bytes; the counters run since mediad started. */
+#define PROTO_MEDIA_USAGE_LEN	48
+struct proto_media_usage {
+	uint64_t	bytes;		/* stored under media/ now */
+	uint64_t	files;
+	uint64_t	uploads;	/* PUTs that stored or found their file */
+	uint64_t	upload_bytes;
+	uint64_t	downloads;	/* GETs answered with the file */
+	uint64_t	rejected;	/* PUTs refused for their bytes (hash, size, type) */
+};
+
 size_t	proto_hello_enc(const struct proto_hello *h, uint8_t out[PROTO_HELLO_LEN]);
 int	proto_hello_dec(const struct proto_msg *m, struct proto_hello *h);
 
@@ -98,6 +137,24 @@ int	proto_daemon_status_dec(const struct proto_msg *m, struct proto_daemon_statu
 size_t	proto_result_enc(int32_t code, const char *message, uint8_t *out);
 /* message gets at most msglen-1 bytes and a NUL. */
 int	proto_result_dec(const struct proto_msg *m, int32_t *code, char *message, size_t msglen);
+
+/* MEDIA_STAT, MEDIA_DELETE: n (1..PROTO_MEDIA_BATCH) digests. Returns the length, 0 for a bad n. */
+size_t	proto_md5s_enc(const uint8_t (*md5)[PROTO_MD5_LEN], size_t n, uint8_t *out);
+/* md5 holds PROTO_MEDIA_BATCH digests; *n gets the count. */
+int	proto_md5s_dec(const struct proto_msg *m, uint8_t (*md5)[PROTO_MD5_LEN], size_t *n);
+
+/* n records (1..PROTO_MEDIA_BATCH); out holds PROTO_MEDIA_STAT_LEN * n bytes. 0 for a bad n. */
+size_t	proto_media_stat_enc(const struct proto_media_stat *st, size_t n, uint8_t *out);
+/* st holds PROTO_MEDIA_BATCH records. Unknown flags or a non-zero reserved: -1. */
+int	proto_media_stat_dec(const struct proto_msg *m, struct proto_media_stat *st, size_t *n);
+
+size_t	proto_media_deleted_enc(const struct proto_media_deleted *d,
+	    uint8_t out[PROTO_MEDIA_DELETED_LEN]);
+int	proto_media_deleted_dec(const struct proto_msg *m, struct proto_media_deleted *d);
+
+size_t	proto_media_usage_enc(const struct proto_media_usage *u,
+	    uint8_t out[PROTO_MEDIA_USAGE_LEN]);
+int	proto_media_usage_dec(const struct proto_msg *m, struct proto_media_usage *u);
 
 /* Copies a string payload into out with a NUL; -1 if it holds a NUL or does not fit. */
 int	proto_string_dec(const struct proto_msg *m, char *out, size_t outlen);

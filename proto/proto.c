@@ -33,21 +33,32 @@
 #define PROTO_IOV_MAX	16		/* frames gathered per sendmsg() */
 
 static const struct proto_type_info proto_types[] = {
-	{ PROTO_HELLO, "HELLO", PROTO_HELLO_LEN, PROTO_HELLO_LEN, 0 },
-	{ PROTO_LISTEN_FD, "LISTEN_FD", 1, PROTO_STRING_MAX, 1 },
-	{ PROTO_READY, "READY", 0, 0, 0 },
-	{ PROTO_HEARTBEAT, "HEARTBEAT", PROTO_HEARTBEAT_LEN, PROTO_HEARTBEAT_LEN, 0 },
-	{ PROTO_HEARTBEAT_REPLY, "HEARTBEAT_REPLY", PROTO_STATS_LEN, PROTO_STATS_LEN, 0 },
-	{ PROTO_SHUTDOWN, "SHUTDOWN", 0, 0, 0 },
-	{ PROTO_RELOAD, "RELOAD", 0, 0, 0 },
-	{ PROTO_CTL_STATUS, "CTL_STATUS", 0, 0, 0 },
+	{ PROTO_HELLO, "HELLO", PROTO_HELLO_LEN, PROTO_HELLO_LEN, 0, 0 },
+	{ PROTO_LISTEN_FD, "LISTEN_FD", 1, PROTO_STRING_MAX, 1, 0 },
+	{ PROTO_READY, "READY", 0, 0, 0, 0 },
+	{ PROTO_HEARTBEAT, "HEARTBEAT", PROTO_HEARTBEAT_LEN, PROTO_HEARTBEAT_LEN, 0, 0 },
+	{ PROTO_HEARTBEAT_REPLY, "HEARTBEAT_REPLY", PROTO_STATS_LEN, PROTO_STATS_LEN, 0, 0 },
+	{ PROTO_SHUTDOWN, "SHUTDOWN", 0, 0, 0, 0 },
+	{ PROTO_RELOAD, "RELOAD", 0, 0, 0, 0 },
+	{ PROTO_CTL_STATUS, "CTL_STATUS", 0, 0, 0, 0 },
 	{ PROTO_CTL_DAEMON, "CTL_DAEMON", PROTO_DAEMON_STATUS_LEN,
-	    PROTO_DAEMON_STATUS_LEN, 0 },
-	{ PROTO_CTL_START, "CTL_START", 1, PROTO_STRING_MAX, 0 },
-	{ PROTO_CTL_STOP, "CTL_STOP", 1, PROTO_STRING_MAX, 0 },
-	{ PROTO_CTL_RESTART, "CTL_RESTART", 1, PROTO_STRING_MAX, 0 },
-	{ PROTO_CTL_RELOAD, "CTL_RELOAD", 0, 0, 0 },
-	{ PROTO_CTL_RESULT, "CTL_RESULT", PROTO_RESULT_MIN, PROTO_RESULT_MAX, 0 },
+	    PROTO_DAEMON_STATUS_LEN, 0, 0 },
+	{ PROTO_CTL_START, "CTL_START", 1, PROTO_STRING_MAX, 0, 0 },
+	{ PROTO_CTL_STOP, "CTL_STOP", 1, PROTO_STRING_MAX, 0, 0 },
+	{ PROTO_CTL_RESTART, "CTL_RESTART", 1, PROTO_STRING_MAX, 0, 0 },
+	{ PROTO_CTL_RELOAD, "CTL_RELOAD", 0, 0, 0, 0 },
+	{ PROTO_CTL_RESULT, "CTL_RESULT", PROTO_RESULT_MIN, PROTO_RESULT_MAX, 0, 0 },
+	{ PROTO_MEDIA_STAT, "MEDIA_STAT", PROTO_MD5_LEN, PROTO_MEDIA_HASHES_MAX, 0,
+	    PROTO_MD5_LEN },
+	{ PROTO_MEDIA_STAT_REPLY, "MEDIA_STAT_REPLY", PROTO_MEDIA_STAT_LEN,
+	    PROTO_MEDIA_STAT_LEN * PROTO_MEDIA_BATCH, 0, PROTO_MEDIA_STAT_LEN },
+	{ PROTO_MEDIA_DELETE, "MEDIA_DELETE", PROTO_MD5_LEN, PROTO_MEDIA_HASHES_MAX, 0,
+	    PROTO_MD5_LEN },
+	{ PROTO_MEDIA_DELETE_REPLY, "MEDIA_DELETE_REPLY", PROTO_MEDIA_DELETED_LEN,
+	    PROTO_MEDIA_DELETED_LEN, 0, 0 },
+	{ PROTO_MEDIA_USAGE, "MEDIA_USAGE", 0, 0, 0, 0 },
+	{ PROTO_MEDIA_USAGE_REPLY, "MEDIA_USAGE_REPLY", PROTO_MEDIA_USAGE_LEN,
+	    PROTO_MEDIA_USAGE_LEN, 0, 0 },
 };
 
 /* One queued outgoing frame; fd rides on its first byte. */
@@ -146,6 +157,8 @@ proto_check_hdr(const struct proto_hdr *h)
 	plen = h->len - PROTO_HDR_LEN;
 	if (plen < ti->min_len || plen > ti->max_len)
 		return "bad payload length for type";
+	if (ti->rec_len != 0 && plen % ti->rec_len != 0)
+		return "payload not a whole number of records";
 	if (h->flags & ~PROTO_F_FD)
 		return "unknown flags";
 	if (ti->has_fd && !(h->flags & PROTO_F_FD))
@@ -203,6 +216,7 @@ proto_check_send(uint16_t type, int fd, const void *data, size_t len)
 
 	if ((ti = proto_type_info(type)) == NULL ||
 	    len < ti->min_len || len > ti->max_len ||
+	    (ti->rec_len != 0 && len % ti->rec_len != 0) ||
 	    (len > 0 && data == NULL) ||
 	    (ti->has_fd != 0) != (fd >= 0)) {
 		errno = EINVAL;

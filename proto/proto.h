@@ -7,7 +7,8 @@
  *
  * then the payload whose layout the type fixes (proto/msg.h). A receiver
  * checks the length against the type's rule (exact for fixed layouts, a
- * min/max for those ending in a string) and drops the peer on any violation:
+ * min/max for those ending in a string, a min/max and a record size for
+ * arrays of fixed records) and drops the peer on any violation:
  * unknown type, bad length, unknown flag, an fd on a type that does not carry
  * one, or a missing fd on one that does. File descriptors travel with
  * SCM_RIGHTS, one per message, only on types that declare one.
@@ -22,7 +23,7 @@
 
 struct event_base;
 
-#define PROTO_VERSION	1
+#define PROTO_VERSION	2
 #define PROTO_HDR_LEN	16
 #define PROTO_MAX_LEN	16384		/* a whole frame, header included */
 #define PROTO_F_FD	0x0001		/* an fd travels with this frame */
@@ -49,6 +50,14 @@ enum proto_type {
 	PROTO_CTL_RESTART,	/* c→s  string daemon name */
 	PROTO_CTL_RELOAD,	/* c→s  - */
 	PROTO_CTL_RESULT,	/* s→c  proto_result: ends every answer */
+
+	/* apid, gcd <-> mediad, over runtime_dir/mediad.sock; a reply echoes the id */
+	PROTO_MEDIA_STAT = 300,	/* c→m  1..256 raw MD5s: which are stored, how big */
+	PROTO_MEDIA_STAT_REPLY,	/* m→c  proto_media_stat per MD5, in the order asked */
+	PROTO_MEDIA_DELETE,	/* c→m  1..256 raw MD5s: remove these files */
+	PROTO_MEDIA_DELETE_REPLY, /* m→c  proto_media_deleted */
+	PROTO_MEDIA_USAGE,	/* c→m  -: storage used */
+	PROTO_MEDIA_USAGE_REPLY, /* m→c  proto_media_usage */
 };
 
 struct proto_hdr {
@@ -74,6 +83,7 @@ struct proto_type_info {
 	uint32_t	 min_len;	/* payload bounds, inclusive */
 	uint32_t	 max_len;
 	int		 has_fd;
+	uint32_t	 rec_len;	/* non-zero: the payload is whole records of this size */
 };
 
 /* NULL for an unknown type. */

@@ -5,6 +5,8 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +14,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +24,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "common/mediaclient.h"
 #include "proto/proto.h"
 #include "proto/msg.h"
 
@@ -43,6 +48,12 @@ static const struct {
 	{ PROTO_CTL_RESTART, 1, 255, 0 },
 	{ PROTO_CTL_RELOAD, 0, 0, 0 },
 	{ PROTO_CTL_RESULT, 4, 1028, 0 },
+	{ PROTO_MEDIA_STAT, 16, 4096, 0 },
+	{ PROTO_MEDIA_STAT_REPLY, 32, 8192, 0 },
+	{ PROTO_MEDIA_DELETE, 16, 4096, 0 },
+	{ PROTO_MEDIA_DELETE_REPLY, 16, 16, 0 },
+	{ PROTO_MEDIA_USAGE, 0, 0, 0 },
+	{ PROTO_MEDIA_USAGE_REPLY, 48, 48, 0 },
 };
 #define NEXPECT	(sizeof(expect) / sizeof(expect[0]))
 
@@ -51,7 +62,7 @@ struct sample {
 	uint16_t	type;
 	uint32_t	id;
 	size_t		len;
-	uint8_t		data[PROTO_RESULT_MAX];
+	uint8_t		data[PROTO_MEDIA_STAT_LEN * PROTO_MEDIA_BATCH];	/* the longest sample */
 };
 #define NSAMPLES_MAX	32
 
@@ -86,6 +97,40 @@ fill_status(struct proto_daemon_status *d)
 	d->supervisor_pid = 7;
 }
 
+/* mediad's types: one record and a full batch of the array ones. */
+static void
+make_media_samples(struct sample *s, size_t *n, uint8_t *buf)
+{
+	uint8_t				 md5[PROTO_MEDIA_BATCH][PROTO_MD5_LEN];
+	struct proto_media_stat		 st[PROTO_MEDIA_BATCH];
+	struct proto_media_deleted	 d = { 3, 1, 12345 };
+	struct proto_media_usage	 u = { 1 << 30, 77, 5, 5000, 9, 2 };
+	size_t				 i, len;
+
+	for (i = 0; i < PROTO_MEDIA_BATCH; i++) {
+		memset(md5[i], (int)i, PROTO_MD5_LEN);
+		memcpy(st[i].md5, md5[i], PROTO_MD5_LEN);
+		st[i].size = i * 1000;
+		st[i].flags = i % 3 == 0 ? 0 : PROTO_MEDIA_PRESENT;
+		st[i].reserved = 0;
+	}
+	len = proto_md5s_enc(md5, 1, buf);
+	add_sample(s, n, PROTO_MEDIA_STAT, buf, len);
+	len = proto_md5s_enc(md5, PROTO_MEDIA_BATCH, buf);
+	add_sample(s, n, PROTO_MEDIA_STAT, buf, len);
+	len = proto_media_stat_enc(st, 1, buf);
+	add_sample(s, n, PROTO_MEDIA_STAT_REPLY, buf, len);
+	len = proto_media_stat_enc(st, PROTO_MEDIA_BATCH, buf);
+	add_sample(s, n, PROTO_MEDIA_STAT_REPLY, buf, len);
+	len = proto_md5s_enc(md5, 7, buf);
+	add_sample(s, n, PROTO_MEDIA_DELETE, buf, len);
+	len = proto_media_deleted_enc(&d, buf);
+	add_sample(s, n, PROTO_MEDIA_DELETE_REPLY, buf, len);
+	add_sample(s, n, PROTO_MEDIA_USAGE, NULL, 0);
+	len = proto_media_usage_enc(&u, buf);
+	add_sample(s, n, PROTO_MEDIA_USAGE_REPLY, buf, len);
+}
+
 /* At least one of every type, and both ends of every variable one. */
 static size_t
 make_samples(struct sample *s)
@@ -93,7 +138,7 @@ make_samples(struct sample *s)
 	struct proto_hello		 h = { PROTO_VERSION, 1, 31337 };
 	struct proto_stats		 st = { 5, 2048, 100, 3, 1 };
 	struct proto_daemon_status	 d;
-	uint8_t				 buf[PROTO_RESULT_MAX];
+	uint8_t				 buf[PROTO_MEDIA_STAT_LEN * PROTO_MEDIA_BATCH];
 	char				 longstr[PROTO_RESULT_MAX];
 	size_t				 n = 0, len;
 
@@ -125,6 +170,7 @@ make_samples(struct sample *s)
 	len = proto_result_enc(1, longstr, buf);
 	assert_int_equal(len, PROTO_RESULT_MAX);
 	add_sample(s, &n, PROTO_CTL_RESULT, buf, len);
+	make_media_samples(s, &n, buf);
 	return n;
 }
 
@@ -388,7 +434,8 @@ static void
 test_decode_unknown_type(void **state)
 {
 	static const uint16_t	 bad[] = { 0, 1, 99, PROTO_RELOAD + 1, 199,
-	    PROTO_CTL_RESULT + 1, 300, 0x8000 | PROTO_HELLO, 0xffff };
+	    PROTO_CTL_RESULT + 1, 299, PROTO_MEDIA_USAGE_REPLY + 1, 399,
+	    0x8000 | PROTO_HELLO, 0xffff };
 	uint8_t			 buf[PROTO_HDR_LEN];
 	size_t			 i;
 
@@ -895,6 +942,293 @@ test_blocking_write_rejects(void **state)
 	close(sv[1]);
 }
 
+/* ---- mediad's types ------------------------------------------------------- */
+
+/* Array types take whole records only, on both the reading and the writing side. */
+static void
+test_decode_records(void **state)
+{
+	static const struct {
+		uint16_t	type;
+		uint32_t	rec;
+	} arr[] = {
+		{ PROTO_MEDIA_STAT, 16 }, { PROTO_MEDIA_STAT_REPLY, 32 },
+		{ PROTO_MEDIA_DELETE, 16 },
+	};
+	uint8_t		 buf[PROTO_MAX_LEN];
+	size_t		 i;
+	uint32_t	 len;
+	int		 sv[2];
+
+	memset(buf, 0, sizeof(buf));
+	make_socketpair(sv);
+	for (i = 0; i < sizeof(arr) / sizeof(arr[0]); i++) {
+		assert_int_equal(proto_type_info(arr[i].type)->rec_len, arr[i].rec);
+		for (len = arr[i].rec; len <= 4 * arr[i].rec; len++) {
+			raw_hdr(buf, arr[i].type, 0, PROTO_HDR_LEN + len, 1);
+			assert_int_equal(decode_status(buf, sizeof(buf)),
+			    len % arr[i].rec == 0 ? 1 : -1);
+			if (len % arr[i].rec == 0)
+				continue;
+			errno = 0;
+			assert_int_equal(proto_write_msg(sv[0], arr[i].type, 1, -1, buf + 64,
+			    len), -1);
+			assert_int_equal(errno, EINVAL);
+		}
+	}
+	assert_socket_empty(sv[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_codec_md5s(void **state)
+{
+	uint8_t			 md5[PROTO_MEDIA_BATCH + 1][PROTO_MD5_LEN], got[PROTO_MEDIA_BATCH][PROTO_MD5_LEN];
+	uint8_t			 buf[PROTO_MEDIA_HASHES_MAX + PROTO_MD5_LEN];
+	struct proto_msg	 m;
+	size_t			 i, n = 0;
+
+	for (i = 0; i <= PROTO_MEDIA_BATCH; i++)
+		memset(md5[i], (int)(i * 7), PROTO_MD5_LEN);
+	assert_int_equal(proto_md5s_enc(md5, 0, buf), 0);
+	assert_int_equal(proto_md5s_enc(md5, PROTO_MEDIA_BATCH + 1, buf), 0);
+	assert_int_equal(proto_md5s_enc(md5, 3, buf), 48);
+	m = msg_of(buf, 48);
+	assert_int_equal(proto_md5s_dec(&m, got, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(got, md5, 48);
+	assert_int_equal(proto_md5s_enc(md5, PROTO_MEDIA_BATCH, buf), PROTO_MEDIA_HASHES_MAX);
+	m = msg_of(buf, PROTO_MEDIA_HASHES_MAX);
+	assert_int_equal(proto_md5s_dec(&m, got, &n), 0);
+	assert_int_equal(n, PROTO_MEDIA_BATCH);
+	assert_memory_equal(got, md5, PROTO_MEDIA_HASHES_MAX);
+	/* Empty, partial, one record over the batch. */
+	m = msg_of(buf, 0);
+	assert_int_equal(proto_md5s_dec(&m, got, &n), -1);
+	m = msg_of(buf, 17);
+	assert_int_equal(proto_md5s_dec(&m, got, &n), -1);
+	m = msg_of(buf, PROTO_MEDIA_HASHES_MAX + PROTO_MD5_LEN);
+	assert_int_equal(proto_md5s_dec(&m, got, &n), -1);
+}
+
+static void
+test_codec_media_stat(void **state)
+{
+	struct proto_media_stat	 st[2], got[PROTO_MEDIA_BATCH];
+	uint8_t			 buf[2 * PROTO_MEDIA_STAT_LEN];
+	struct proto_msg	 m;
+	size_t			 n = 0;
+
+	memset(st, 0, sizeof(st));
+	memset(st[0].md5, 0xab, PROTO_MD5_LEN);
+	st[0].size = 10485760;
+	st[0].flags = PROTO_MEDIA_PRESENT;
+	memset(st[1].md5, 0x01, PROTO_MD5_LEN);
+	st[1].flags = PROTO_MEDIA_ERROR;
+	assert_int_equal(proto_media_stat_enc(st, 0, buf), 0);
+	assert_int_equal(proto_media_stat_enc(st, 2, buf), 64);
+	/* Little-endian size after the digest. */
+	assert_int_equal(buf[16], 0x00);
+	assert_int_equal(buf[18], 0xa0);
+	assert_int_equal(buf[24], PROTO_MEDIA_PRESENT);
+	m = msg_of(buf, 64);
+	assert_int_equal(proto_media_stat_dec(&m, got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(got, st, sizeof(st));
+	m = msg_of(buf, 63);
+	assert_int_equal(proto_media_stat_dec(&m, got, &n), -1);
+	/* Unknown flags and a used reserved field are refused. */
+	buf[24] = 0x04;
+	m = msg_of(buf, 64);
+	assert_int_equal(proto_media_stat_dec(&m, got, &n), -1);
+	buf[24] = PROTO_MEDIA_PRESENT;
+	buf[63] = 1;
+	assert_int_equal(proto_media_stat_dec(&m, got, &n), -1);
+}
+
+static void
+test_codec_media_fixed(void **state)
+{
+	struct proto_media_deleted	 d = { 0xffffffff, 2, 0x0102030405060708ULL }, dg;
+	struct proto_media_usage	 u = { 1, 2, 3, 4, 5, UINT64_MAX }, ug;
+	uint8_t				 buf[PROTO_MEDIA_USAGE_LEN + 1];
+	struct proto_msg		 m;
+
+	assert_int_equal(proto_media_deleted_enc(&d, buf), PROTO_MEDIA_DELETED_LEN);
+	assert_int_equal(buf[8], 0x08);
+	m = msg_of(buf, PROTO_MEDIA_DELETED_LEN);
+	assert_int_equal(proto_media_deleted_dec(&m, &dg), 0);
+	assert_memory_equal(&d, &dg, sizeof(d));
+	m = msg_of(buf, PROTO_MEDIA_DELETED_LEN + 1);
+	assert_int_equal(proto_media_deleted_dec(&m, &dg), -1);
+
+	assert_int_equal(proto_media_usage_enc(&u, buf), PROTO_MEDIA_USAGE_LEN);
+	m = msg_of(buf, PROTO_MEDIA_USAGE_LEN);
+	assert_int_equal(proto_media_usage_dec(&m, &ug), 0);
+	assert_memory_equal(&u, &ug, sizeof(u));
+	m = msg_of(buf, PROTO_MEDIA_USAGE_LEN - 1);
+	assert_int_equal(proto_media_usage_dec(&m, &ug), -1);
+	assert_string_equal(proto_type_name(PROTO_MEDIA_USAGE_REPLY), "MEDIA_USAGE_REPLY");
+}
+
+/* ---- mediad's client (common/mediaclient.c) against a stand-in mediad ------- */
+
+/*
+ * A child process serving mediad.sock in dir: STAT says every file is there
+ * with 100 × its first byte as size, DELETE deletes them all, USAGE gives
+ * fixed numbers. With mute set it reads requests and never answers.
+ */
+static pid_t
+fake_mediad(const char *dir, int mute)
+{
+	struct sockaddr_un	 sun;
+	struct proto_reader	*r;
+	struct proto_msg	 m;
+	uint8_t			 md5[PROTO_MEDIA_BATCH][PROTO_MD5_LEN];
+	struct proto_media_stat	 st[PROTO_MEDIA_BATCH];
+	uint8_t			 out[PROTO_MEDIA_STAT_LEN * PROTO_MEDIA_BATCH];
+	size_t			 n, i, len;
+	pid_t			 pid;
+	int			 lfd, fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/mediad.sock", dir);
+	unlink(sun.sun_path);
+	assert_true((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	if ((pid = fork()) != 0) {
+		close(lfd);
+		return pid;
+	}
+	r = malloc(sizeof(*r));
+	while ((fd = accept(lfd, NULL, NULL)) != -1) {
+		proto_reader_init(r);
+		while (proto_read_msg(fd, r, &m, -1) == 1) {
+			if (mute)
+				continue;
+			len = 0;
+			if (m.hdr.type == PROTO_MEDIA_STAT && proto_md5s_dec(&m, md5, &n) == 0) {
+				for (i = 0; i < n; i++) {
+					memcpy(st[i].md5, md5[i], PROTO_MD5_LEN);
+					st[i].size = 100u * md5[i][0];
+					st[i].flags = md5[i][0] == 0xee ? PROTO_MEDIA_ERROR :
+					    md5[i][0] != 0 ? PROTO_MEDIA_PRESENT : 0;
+					st[i].reserved = 0;
+				}
+				len = proto_media_stat_enc(st, n, out);
+				proto_write_msg(fd, PROTO_MEDIA_STAT_REPLY, m.hdr.id, -1, out, len);
+			} else if (m.hdr.type == PROTO_MEDIA_DELETE &&
+			    proto_md5s_dec(&m, md5, &n) == 0) {
+				struct proto_media_deleted d = { (uint32_t)n, 1, 10 * n };
+
+				len = proto_media_deleted_enc(&d, out);
+				proto_write_msg(fd, PROTO_MEDIA_DELETE_REPLY, m.hdr.id, -1, out, len);
+			} else if (m.hdr.type == PROTO_MEDIA_USAGE) {
+				struct proto_media_usage u = { 1000, 3, 4, 5, 6, 7 };
+
+				len = proto_media_usage_enc(&u, out);
+				proto_write_msg(fd, PROTO_MEDIA_USAGE_REPLY, m.hdr.id, -1, out, len);
+			}
+		}
+		close(fd);
+	}
+	_exit(0);
+}
+
+static void
+reap(pid_t pid)
+{
+	int	 status;
+
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+static void
+test_mediaclient(void **state)
+{
+	static struct config		 cfg;
+	static struct mediaclient	 mc;
+	static char			 hex[300][MEDIA_MD5_HEX_LEN + 1];
+	static const char		*hashes[300];
+	static struct mediaclient_stat	 st[300];
+	struct proto_media_deleted	 d;
+	struct proto_media_usage	 u;
+	char				 dir[] = "/tmp/test_mediaclient.XXXXXX";
+	uint8_t				 md5[16];
+	size_t				 i;
+	pid_t				 pid;
+
+	assert_non_null(mkdtemp(dir));
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.runtime_dir, sizeof(cfg.runtime_dir), "%s", dir);
+	for (i = 0; i < 300; i++) {
+		memset(md5, (int)(i % 256), sizeof(md5));
+		md5[15] = (uint8_t)(i / 256);
+		media_md5_to_hex(md5, hex[i]);
+		hashes[i] = hex[i];
+	}
+	assert_string_equal(hex[1], "01010101010101010101010101010100");
+	assert_int_equal(media_hex_to_md5(hex[255], md5), 0);
+	assert_int_equal(md5[0], 0xff);
+
+	mediaclient_init(&mc, &cfg, 2000);
+	/* No mediad yet. */
+	errno = 0;
+	assert_int_equal(mediaclient_usage(&mc, &u), -1);
+	assert_true(errno == ENOENT || errno == ECONNREFUSED);
+
+	pid = fake_mediad(dir, 0);
+	/* 300 hashes: two requests on one connection, answers in order. */
+	assert_int_equal(mediaclient_stat(&mc, hashes, 300, st), 0);
+	for (i = 0; i < 300; i++) {
+		assert_int_equal(st[i].present, i % 256 != 0 && i % 256 != 0xee);
+		assert_int_equal(st[i].error, i % 256 == 0xee);
+		assert_int_equal(st[i].size, 100 * (i % 256));
+	}
+	assert_int_equal(mediaclient_delete(&mc, hashes, 300, &d), 0);
+	assert_int_equal(d.deleted, 300);
+	assert_int_equal(d.failed, 2);
+	assert_int_equal(d.bytes, 3000);
+	assert_int_equal(mediaclient_usage(&mc, &u), 0);
+	assert_int_equal(u.bytes, 1000);
+	assert_int_equal(u.rejected, 7);
+	/* A bad hash is refused before anything is sent. */
+	hashes[7] = "0123456789ABCDEF0123456789abcdef";
+	errno = 0;
+	assert_int_equal(mediaclient_stat(&mc, hashes, 10, st), -1);
+	assert_int_equal(errno, EINVAL);
+	hashes[7] = "0123";
+	assert_int_equal(mediaclient_delete(&mc, hashes, 10, &d), -1);
+	hashes[7] = hex[7];
+	assert_int_equal(mediaclient_usage(&mc, &u), 0);
+
+	/* mediad restarts: the next call fails, the one after connects again. */
+	reap(pid);
+	assert_int_equal(mediaclient_usage(&mc, &u), -1);
+	pid = fake_mediad(dir, 0);
+	assert_int_equal(mediaclient_usage(&mc, &u), 0);
+	reap(pid);
+
+	/* A mediad that does not answer: ETIMEDOUT after the timeout. */
+	mediaclient_close(&mc);
+	pid = fake_mediad(dir, 1);
+	mediaclient_init(&mc, &cfg, 200);
+	errno = 0;
+	assert_int_equal(mediaclient_stat(&mc, hashes, 1, st), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(mc.fd, -1);
+	reap(pid);
+	mediaclient_close(&mc);
+
+	snprintf(cfg.runtime_dir, sizeof(cfg.runtime_dir), "%s/mediad.sock", dir);
+	unlink(cfg.runtime_dir);
+	rmdir(dir);
+}
+
 /* ---- the libevent peer ---------------------------------------------------- */
 
 /* What one side of a peer test saw. */
@@ -1305,6 +1639,11 @@ main(void)
 		cmocka_unit_test(test_codec_daemon_status),
 		cmocka_unit_test(test_codec_result),
 		cmocka_unit_test(test_codec_string),
+		cmocka_unit_test(test_decode_records),
+		cmocka_unit_test(test_codec_md5s),
+		cmocka_unit_test(test_codec_media_stat),
+		cmocka_unit_test(test_codec_media_fixed),
+		cmocka_unit_test(test_mediaclient),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_blocking_roundtrip_each),
 		cmocka_unit_test(test_blocking_roundtrip_batch),
