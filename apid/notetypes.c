@@ -49,16 +49,6 @@ static const struct vkey note_keys[] = {
 
 #define NKEYS(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* A member's value; NULL if absent or JSON null. */
-static struct json_object *
-member(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 /* Whether v is a JSON integer in [min, max] (serde refuses 1.0 for an int). */
 static int
 int_in(struct json_object *v, int64_t min, int64_t max)

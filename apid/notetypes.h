@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 struct db;
 struct json_object;
 
@@ -46,5 +48,15 @@ int	notetype_match(struct db *db, int64_t owner, struct json_object *model, int6
  */
 int	notetype_resolve(struct db *db, int64_t owner, struct json_object *model,
 	    int64_t *id, int *inserted);
+
+/* A member's value; NULL if absent or JSON null. Shared with publish.c. */
+static inline struct json_object *
+member(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
 
 #endif

@@ -189,15 +189,6 @@ run_id(const char *sql, int64_t id)
 	return run(st);
 }
 
-static struct json_object *
-member(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 /* Cleans (§3.6) len bytes at s into p->clean; -1 (Invalid data) if refused. */
 static int
 clean(struct publish *p, const char *s, size_t len)
