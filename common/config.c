@@ -278,11 +278,25 @@ parse_line(struct config *cfg, char *line, char *section, size_t seclen)
 	return set_value(cfg, k, val);
 }
 
+/* True when fgets cut a line: no newline, the buffer full, more to come. */
+static int
+line_cut(const char *line, size_t size, FILE *fp)
+{
+	int c;
+
+	if (strchr(line, '\n') != NULL || strlen(line) < size - 1)
+		return 0;
+	if ((c = getc(fp)) == EOF)
+		return 0;
+	ungetc(c, fp);
+	return 1;
+}
+
 static int
 load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	FILE		*fp;
-	char		 line[1024], section[32] = "";
+	char		 line[4096], section[32] = "", *text;
 	const char	*why;
 	unsigned	 lineno = 0;
 
@@ -292,12 +306,16 @@ load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(fp)) {
+		if (line_cut(line, sizeof(line), fp)) {
 			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
 			fclose(fp);
 			return -1;
 		}
-		if ((why = parse_line(cfg, line, section, sizeof(section))) != NULL) {
+		/* Editors on other systems may start the file with a BOM. */
+		text = line;
+		if (lineno == 1 && strncmp(text, "\xef\xbb\xbf", 3) == 0)
+			text += 3;
+		if ((why = parse_line(cfg, text, section, sizeof(section))) != NULL) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
 			fclose(fp);
 			return -1;

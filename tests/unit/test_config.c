@@ -129,6 +129,26 @@ test_errors(void **state)
 }
 
 static void
+test_bom_and_last_line(void **state)
+{
+	struct config	cfg;
+	char		err[512], text[5000];
+	int		n;
+
+	/* A BOM, then a last line of over 4 KiB (a comment) with no newline. */
+	n = snprintf(text, sizeof(text), "\xef\xbb\xbfverbose = yes\n# ");
+	memset(text + n, 'x', 4500);
+	text[n + 4500] = '\0';
+	write_conf(text);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":2: line too long"));
+	unlink(path);
+	write_conf("\xef\xbb\xbfverbose = yes\n# a comment without a newline");
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.verbose, 1);
+}
+
+static void
 test_missing_file(void **state)
 {
 	struct config	cfg;
@@ -200,6 +220,7 @@ main(void)
 		cmocka_unit_test_teardown(test_defaults, teardown),
 		cmocka_unit_test_teardown(test_file_and_env, teardown),
 		cmocka_unit_test_teardown(test_errors, teardown),
+		cmocka_unit_test_teardown(test_bom_and_last_line, teardown),
 		cmocka_unit_test_teardown(test_missing_file, teardown),
 		cmocka_unit_test_teardown(test_env_error, teardown),
 		cmocka_unit_test_teardown(test_units, teardown),
