@@ -44,6 +44,31 @@ fuzz_frame(const uint8_t *buf, size_t left, const struct proto_msg *m, size_t us
 	fuzz_check(memcmp(hdr, buf, 12) == 0);
 }
 
+/* mediad's service payloads: decode, re-encode, compare. */
+static void
+fuzz_media_payloads(const struct proto_msg *m)
+{
+	static uint8_t			 md5[PROTO_MEDIA_BATCH][PROTO_MD5_LEN];
+	static struct proto_media_stat	 st[PROTO_MEDIA_BATCH];
+	static uint8_t			 out[PROTO_MEDIA_STAT_LEN * PROTO_MEDIA_BATCH];
+	struct proto_media_deleted	 del;
+	struct proto_media_usage	 use;
+	size_t				 n;
+
+	if (proto_md5s_dec(m, md5, &n) == 0)
+		fuzz_check(proto_md5s_enc((const uint8_t (*)[PROTO_MD5_LEN])md5, n, out) ==
+		    m->len && memcmp(out, m->data, m->len) == 0);
+	if (proto_media_stat_dec(m, st, &n) == 0)
+		fuzz_check(proto_media_stat_enc(st, n, out) == m->len &&
+		    memcmp(out, m->data, m->len) == 0);
+	if (proto_media_deleted_dec(m, &del) == 0)
+		fuzz_check(proto_media_deleted_enc(&del, out) == m->len &&
+		    memcmp(out, m->data, m->len) == 0);
+	if (proto_media_usage_dec(m, &use) == 0)
+		fuzz_check(proto_media_usage_enc(&use, out) == m->len &&
+		    memcmp(out, m->data, m->len) == 0);
+}
+
 /* Every payload decoder, whatever the type: each checks its own length. */
 static void
 fuzz_payloads(const struct proto_msg *m)
@@ -80,6 +105,7 @@ fuzz_payloads(const struct proto_msg *m)
 		fuzz_check(strlen(str) <= 2);
 	if (proto_string_dec(m, str, sizeof(str)) == 0)
 		fuzz_check(strlen(str) == m->len && memcmp(str, m->data, m->len) == 0);
+	fuzz_media_payloads(m);
 }
 
 int
