@@ -43,5 +43,7 @@ extern const struct apid_area	decks_area;	/* decks.c: 5, 6, 8, 18 */
 extern const struct apid_area	links_area;	/* links.c: 9, 10 */
 extern const struct apid_area	stats_area;	/* stats.c: 11 */
 extern const struct apid_area	legacy_area;	/* legacy.c: §15 */
+extern const struct apid_area	media_area;	/* media.c: 24–26, 28 */
+extern const struct apid_area	svg_area;	/* svg.c: 27 */
 
 #endif

@@ -25,6 +25,8 @@ static const struct apid_area *const areas[] = {
 	&links_area,
 	&stats_area,
 	&legacy_area,
+	&media_area,
+	&svg_area,
 };
 
 /* One table for the HTTP layer, joined from the areas' own. */
