@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "apid/deckhash.h"
+#include "common/hex.h"
 
 /* spec/api.md Appendix A: index = XOR-folded byte. Copied exactly. */
 static const char *const deckhash_words[256] = {
@@ -75,7 +76,6 @@ static const char *const deckhash_words[256] = {
 	"yankee", "yellow", "zebra", "zulu",
 };
 
-static int	deckhash_hexval(unsigned char);
 
 const char *
 deckhash_word(unsigned int idx)
@@ -119,17 +119,6 @@ deckhash_from_uuid(const uint8_t uuid[16], char *buf, size_t bufsz)
 	return deckhash_humanize(uuid, DECKHASH_WORDS, buf, bufsz);
 }
 
-static int
-deckhash_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int
 deckhash_uuid_parse(const char *s, size_t len, uint8_t out[16])
@@ -158,8 +147,8 @@ deckhash_uuid_parse(const char *s, size_t len, uint8_t out[16])
 				return -1;
 			i++;
 		}
-		hi = deckhash_hexval(p[i]);
-		lo = deckhash_hexval(p[i + 1]);
+		hi = hex_digit(p[i]);
+		lo = hex_digit(p[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[n++] = (uint8_t)(hi << 4 | lo);

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "common/hex.h"
 #include "common/jsonstream.h"
 
 #define DEF_DEPTH	64
@@ -566,17 +567,6 @@ scan_structure(struct jsonstream *js, const unsigned char *p, const unsigned cha
 	return p;
 }
 
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* A complete \uXXXX: a code point, or one half of a surrogate pair. */
 static void
@@ -624,7 +614,7 @@ esc_byte(struct jsonstream *js, const unsigned char *p)
 		str_put(js, (const unsigned char *)&to[s - from], 1);
 		return;
 	case ESC_HEX:
-		if ((v = hex_value(*p)) < 0) {
+		if ((v = hex_digit(*p)) < 0) {
 			js_fail_at(js, p, JSONSTREAM_ESYNTAX, "bad \\u escape");
 			return;
 		}

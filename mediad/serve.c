@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "common/http.h"
 #include "common/log.h"
 #include "mediad/mediad.h"
@@ -23,14 +24,6 @@
 
 /* ---- the query string ------------------------------------------------------- */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /*
  * application/x-www-form-urlencoded decoding, as serde_urlencoded does it:
@@ -48,8 +41,8 @@ form_decode(const char *in, size_t len, char *out, size_t outlen)
 		if (c == '+')
 			c = ' ';
 		else if (c == '%' && i + 2 < len &&
-		    (hi = hexval((unsigned char)in[i + 1])) != -1 &&
-		    (lo = hexval((unsigned char)in[i + 2])) != -1) {
+		    (hi = hex_digit((unsigned char)in[i + 1])) != -1 &&
+		    (lo = hex_digit((unsigned char)in[i + 2])) != -1) {
 			c = hi << 4 | lo;
 			i += 2;
 		}
