@@ -84,6 +84,10 @@ struct http_conn {
 #define R_STOPPED	0x0080	/* on_body returned -1 */
 #define R_EXPECT	0x0100	/* Expect: 100-continue */
 #define R_CONTINUED	0x0200	/* "100 Continue" sent */
+/* Whole answers between these sizes are gzipped for clients that accept it. */
+#define HTTP_GZIP_MIN	512
+#define HTTP_GZIP_MAX	(8u << 20)
+
 #define R_NOBODY	0x0400	/* HEAD, or a status without a body: drop the answer's body */
 #define R_CHUNKED	0x1000	/* the request body is chunked */
 #define R_OUT_CHUNKED	0x2000

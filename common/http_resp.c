@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -313,15 +315,95 @@ http_resp_done(struct http_request *req)
 	http_conn_kick(req->conn);
 }
 
+/* Text and JSON shrink; media and our GZB64 answers are compressed already. */
+static int
+http_compressible(const char *ctype)
+{
+	size_t n;
+
+	if (ctype == NULL)
+		return 0;
+	n = strcspn(ctype, "; \t");
+	return (n > 5 && strncasecmp(ctype, "text/", 5) == 0) ||
+	    (n == 16 && strncasecmp(ctype, "application/json", 16) == 0) ||
+	    (n > 5 && strncasecmp(ctype + n - 5, "+json", 5) == 0);
+}
+
+/* "gzip" among Accept-Encoding's codings, and not refused with q=0. */
+static int
+http_accepts_gzip(const struct http_request *req)
+{
+	const char	*p = http_req_header(req, "Accept-Encoding"), *q;
+	size_t		 n;
+
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " \t,");
+		n = strcspn(p, " \t;,");
+		if (n == 4 && strncasecmp(p, "gzip", 4) == 0) {
+			q = p + n + strspn(p + n, " \t");
+			if (*q != ';')
+				return 1;
+			q += 1 + strspn(q + 1, " \t");
+			return !(strncasecmp(q, "q=", 2) == 0 && strtod(q + 2, NULL) == 0.0);
+		}
+		p = strchr(p, ',');
+	}
+	return 0;
+}
+
+/* The body gzipped in one go, or NULL (out of memory, or it would not shrink). */
+static unsigned char *
+http_gzip(const void *body, size_t len, size_t *outlen)
+{
+	z_stream	 z;
+	unsigned char	*out;
+	uLong		 bound;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	bound = deflateBound(&z, (uLong)len);
+	if ((out = malloc(bound)) == NULL) {
+		deflateEnd(&z);
+		return NULL;
+	}
+	z.next_in = (Bytef *)(uintptr_t)body;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)bound;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END || z.total_out >= len) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
 int
 http_respond(struct http_request *req, int status, const char *content_type, const void *body,
     size_t len)
 {
-	if (http_resp_head(req, status, content_type, (int64_t)len) == -1)
+	unsigned char	*gz = NULL;
+	size_t		 gzlen;
+
+	/* The add-on sends Accept-Encoding: gzip; a small answer is not worth it. */
+	if (len >= HTTP_GZIP_MIN && len <= HTTP_GZIP_MAX && http_compressible(content_type) &&
+	    http_accepts_gzip(req) && (gz = http_gzip(body, len, &gzlen)) != NULL &&
+	    http_add_header(req, "Content-Encoding", "gzip") == 0) {
+		http_add_header(req, "Vary", "Accept-Encoding");
+		body = gz;
+		len = gzlen;
+	}
+	if (http_resp_head(req, status, content_type, (int64_t)len) == -1) {
+		free(gz);
 		return -1;
+	}
 	if (!(req->flags & R_NOBODY) && len > 0 &&
 	    evbuffer_add(bufferevent_get_output(req->conn->bev), body, len) == -1)
 		req->conn->flags |= C_DEAD;
+	free(gz);
 	http_resp_done(req);
 	return 0;
 }
