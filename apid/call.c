@@ -10,6 +10,7 @@
 #include "apid/apid.h"
 #include "apid/call.h"
 #include "apid/ratelimit.h"
+#include "apid/shed.h"
 #include "apid/token.h"
 #include "common/db.h"
 #include "common/gzb64.h"
@@ -201,6 +202,8 @@ call_on_request(struct http_request *req)
 	http_req_set_data(req, call);
 	if (call_auth(call) == -1)
 		return;
+	if (shed_is_heavy(http_req_path(req)) && shed_admit(call) == -1)
+		return;
 	call_client_ip(call);
 	switch (route->body) {
 	case BODY_JSON:
@@ -338,6 +341,7 @@ call_on_free(struct http_request *req)
 
 	if (call == NULL)
 		return;
+	shed_release(call);
 	if (call->route->cleanup != NULL)
 		call->route->cleanup(call);
 	if (call->json != NULL)

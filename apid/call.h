@@ -20,6 +20,8 @@
 #ifndef ANKICOLLAB_APID_CALL_H
 #define ANKICOLLAB_APID_CALL_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +57,9 @@ struct apid_call {
 	struct json_tokener	*tok;
 	struct gzb64_dec	*gz;
 	int			 answered;
+	int			 admitted;	/* running as heavy work (shed.c) */
+	int			 queued;	/* waiting for its turn (shed.c) */
+	TAILQ_ENTRY(apid_call)	 shed_entry;
 };
 
 /* The http_route callbacks every apid route uses (with .arg = its apid_route). */

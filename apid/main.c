@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "apid/apid.h"
+#include "apid/shed.h"
 #include "common/db.h"
 #include "common/http.h"
 #include "common/log.h"
@@ -68,6 +69,7 @@ main(int argc, char *argv[])
 	if ((apid->db = db_open(path, 0)) == NULL)
 		fatalx("cannot open the database %s", path);
 
+	shed_init(apid->d.base);
 	routes = join_routes(&nroutes);
 	daemon_serve_http(&apid->d, routes, nroutes);
 	daemon_ready(&apid->d, NULL);

@@ -1,0 +1,82 @@
+"""Issue 6: under a flood of /createDeck, two run, four wait their turn, and the
+rest get 503 with Retry-After, while /health and /CheckDeckAlive keep answering."""
+import socket
+import threading
+import time
+
+import requests
+
+from addon import Addon, add_user, deck, note, notetype
+
+
+def open_upload(suite, token):
+    """Starts a /createDeck whose body trickles: it stays in flight."""
+    s = socket.create_connection(("127.0.0.1", suite.ports["apid"]), timeout=5)
+    s.sendall((f"POST /createDeck HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+               "Content-Type: text/plain\r\nContent-Length: 1000000\r\n\r\nH4sI").encode())
+    return s
+
+
+def answer_of(s, timeout=2):
+    s.settimeout(timeout)
+    try:
+        return s.recv(4096).decode(errors="replace")
+    except socket.timeout:
+        return ""
+
+
+def test_flood_of_create_deck_is_shed_while_cheap_routes_answer(make_suite):
+    suite = make_suite(env={"STANDARD_API_RATE_LIMIT_PER_MINUTE": "0"})
+    add_user(suite, "alice")
+    token = Addon(suite, "alice").token
+    socks = [open_upload(suite, token) for _ in range(8)]
+    try:
+        answers = [answer_of(s, 1) for s in socks]
+        refused = [a for a in answers if a.startswith("HTTP/1.1 503")]
+        waiting = [a for a in answers if a == ""]
+        assert len(waiting) == 6, answers          # 2 running, 4 queued
+        assert len(refused) == 2, answers
+        for a in refused:
+            assert "\r\nRetry-After: 5\r\n" in a and a.endswith("Server busy, please retry")
+        t0 = time.monotonic()
+        for _ in range(20):
+            assert requests.get(suite.url("apid", "/health"), timeout=2).status_code == 200
+            r = requests.post(suite.url("apid", "/CheckDeckAlive"),
+                              json={"deck_hashes": []}, timeout=2)
+            assert (r.status_code, r.text) == (200, "[]")
+        assert time.monotonic() - t0 < 5
+    finally:
+        for s in socks:
+            s.close()
+    # Once the flood is gone, publishing works again.
+    time.sleep(0.3)
+    s = open_upload(suite, token)
+    try:
+        assert answer_of(s, 1) == ""
+    finally:
+        s.close()
+
+
+def test_a_queued_publish_runs_when_a_slot_frees(make_suite):
+    suite = make_suite()
+    add_user(suite, "alice")
+    a = Addon(suite, "alice")
+    running = [open_upload(suite, a.token) for _ in range(2)]
+    m = notetype("Basic", ["Front", "Back"])
+    result = {}
+
+    def publish():
+        result["r"] = a.create_deck(deck("Queued", notes=[note(m, ["q", "a"])],
+                                         note_models=[m]))
+
+    t = threading.Thread(target=publish)
+    t.start()
+    try:
+        time.sleep(1)
+        assert "r" not in result           # waiting, not refused
+    finally:
+        for s in running:
+            s.close()
+    t.join(10)
+    status, body = result["r"]
+    assert status == 200 and body["status"] == 1
