@@ -69,6 +69,12 @@ static const struct key keys[] = {
 	{ "gcd", "memory_max",		K_SIZE,	D(DAEMON_GCD, memory_max), "16M", NULL },
 	{ "gcd", "memory_high",		K_SIZE,	D(DAEMON_GCD, memory_high), "0", NULL },
 	{ "gcd", "exec",		K_STR,	D(DAEMON_GCD, exec),	"", NULL },
+	{ "gcd", "orphan_grace",	K_MS,	F(gc_orphan_grace_ms),	"24h", NULL },
+	{ "gcd", "media_interval",	K_MS,	F(gc_media_interval_ms), "4h", NULL },
+	{ "gcd", "tokens_interval",	K_MS,	F(gc_tokens_interval_ms), "1h", NULL },
+	{ "gcd", "batches_interval",	K_MS,	F(gc_batches_interval_ms), "5m", NULL },
+	{ "gcd", "notetypes_interval",	K_MS,	F(gc_notetypes_interval_ms), "24h", NULL },
+	{ "gcd", "wal_interval",	K_MS,	F(gc_wal_interval_ms),	"1h", NULL },
 };
 
 static const char *const daemon_names[DAEMON_COUNT] = { "apid", "mediad", "gcd" };

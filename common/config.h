@@ -68,6 +68,14 @@ struct config {
 	char		cache_token_secret[CONFIG_STR_MAX];	/* empty = media secret */
 	uint64_t	upload_token_ttl_s;
 	uint64_t	download_token_ttl_s;
+
+	/* [gcd]: how often each job runs, and how long an orphan is kept */
+	uint64_t	gc_orphan_grace_ms;	/* unreferenced media and notetypes */
+	uint64_t	gc_media_interval_ms;
+	uint64_t	gc_tokens_interval_ms;
+	uint64_t	gc_batches_interval_ms;	/* upload batches, bulk operations */
+	uint64_t	gc_notetypes_interval_ms;
+	uint64_t	gc_wal_interval_ms;	/* checkpoint, PRAGMA optimize */
 };
 
 /* "apid", "mediad", "gcd"; NULL for an out-of-range id. */

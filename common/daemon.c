@@ -150,7 +150,9 @@ daemon_dispatch(struct proto_peer *peer, struct proto_msg *msg, void *arg)
 		daemon_reload(d);
 		break;
 	default:
-		fatalx("unexpected %s from the supervisor", proto_type_name(msg->hdr.type));
+		if (d->hooks.message == NULL || d->hooks.message(peer, msg, d->hooks.arg) == -1)
+			fatalx("unexpected %s from the supervisor",
+			    proto_type_name(msg->hdr.type));
 	}
 }
 

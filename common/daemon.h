@@ -24,6 +24,8 @@
 struct event_base;
 struct http_route;
 struct http_server;
+struct proto_msg;
+struct proto_peer;
 struct proto_stats;
 
 struct daemon_hooks {
@@ -36,6 +38,12 @@ struct daemon_hooks {
 	 * server (if any) drains and the daemon exits 0.
 	 */
 	void	(*shutdown)(void *arg);
+	/*
+	 * A message from the supervisor that only this daemon knows (gcd's
+	 * GC_RUN). Return 0 if handled, -1 if unknown (the daemon then exits:
+	 * a protocol violation).
+	 */
+	int	(*message)(struct proto_peer *control, const struct proto_msg *msg, void *arg);
 	void	*arg;
 };
 

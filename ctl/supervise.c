@@ -1,6 +1,6 @@
 /*
  * supervise.c — ankicollabctl's commands for the running suite:
- * status [--json], start|stop|restart NAME, reload.
+ * status [--json], start|stop|restart NAME, reload, gc run [JOB].
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -162,6 +162,18 @@ ctl_request(const struct ctl *ctl, uint16_t type, const char *arg)
 	return rc;
 }
 
+/* gc run [JOB]: gcd runs it (all when none is named) and sends a summary. */
+static int
+ctl_gc(struct ctl *ctl, int argc, char **argv)
+{
+	if (argc < 2 || argc > 3 || strcmp(argv[1], "run") != 0) {
+		fprintf(stderr, "usage: ankicollabctl gc run "
+		    "[tokens|batches|notetypes|media|wal]\n");
+		return CTL_EXIT_USAGE;
+	}
+	return ctl_request(ctl, PROTO_CTL_GC_RUN, argc == 3 ? argv[2] : NULL);
+}
+
 int
 ctl_supervise(struct ctl *ctl, int argc, char **argv)
 {
@@ -178,6 +190,8 @@ ctl_supervise(struct ctl *ctl, int argc, char **argv)
 	};
 	size_t i;
 
+	if (strcmp(argv[0], "gc") == 0)
+		return ctl_gc(ctl, argc, argv);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[0], cmds[i].name) != 0)
 			continue;

@@ -23,7 +23,7 @@
 
 struct event_base;
 
-#define PROTO_VERSION	2
+#define PROTO_VERSION	3
 #define PROTO_HDR_LEN	16
 #define PROTO_MAX_LEN	16384		/* a whole frame, header included */
 #define PROTO_F_FD	0x0001		/* an fd travels with this frame */
@@ -41,6 +41,8 @@ enum proto_type {
 	PROTO_HEARTBEAT_REPLY,	/* d→s  proto_stats */
 	PROTO_SHUTDOWN,		/* s→d  -: finish and exit 0 */
 	PROTO_RELOAD,		/* s→d  -: re-read the config file */
+	PROTO_GC_RUN,		/* s→gcd string job name, empty = all: run now */
+	PROTO_GC_RESULT,	/* gcd→s proto_result: the summary, same id */
 
 	/* ankicollabctl <-> supervisor, over runtime_dir/control.sock */
 	PROTO_CTL_STATUS = 200,	/* c→s  -: answered by CTL_DAEMON… then CTL_RESULT */
@@ -50,6 +52,7 @@ enum proto_type {
 	PROTO_CTL_RESTART,	/* c→s  string daemon name */
 	PROTO_CTL_RELOAD,	/* c→s  - */
 	PROTO_CTL_RESULT,	/* s→c  proto_result: ends every answer */
+	PROTO_CTL_GC_RUN,	/* c→s  string job name, empty = all; relayed to gcd */
 
 	/* apid, gcd <-> mediad, over runtime_dir/mediad.sock; a reply echoes the id */
 	PROTO_MEDIA_STAT = 300,	/* c→m  1..256 raw MD5s: which are stored, how big */

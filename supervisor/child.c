@@ -146,6 +146,9 @@ child_heartbeat_reply(struct child *c, const struct proto_msg *msg)
 	c->hb_answered_ms = now_ms();
 }
 
+/* control.c: relays gcd's answer to the ctl that asked for the run. */
+void	control_gc_result(const struct proto_msg *msg);
+
 static void
 child_dispatch(struct proto_peer *peer, struct proto_msg *msg, void *arg)
 {
@@ -172,6 +175,12 @@ child_dispatch(struct proto_peer *peer, struct proto_msg *msg, void *arg)
 	case PROTO_HEARTBEAT_REPLY:
 		child_heartbeat_reply(c, msg);
 		break;
+	case PROTO_GC_RESULT:
+		if (c->id == DAEMON_GCD) {
+			control_gc_result(msg);
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		log_warnx("%s: unexpected %s; killing it", c->name,
 		    proto_type_name(msg->hdr.type));

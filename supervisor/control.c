@@ -100,14 +100,78 @@ control_daemon_command(struct proto_peer *peer, const struct proto_msg *msg)
 	control_result(peer, msg->hdr.id, 0, reply);
 }
 
+/*
+ * `gc run`: relayed to gcd, whose GC_RESULT (child.c hands it to
+ * control_gc_result) becomes this request's CTL_RESULT. One run at a time;
+ * one unanswered for longer than the ctl waits is forgotten (gcd died).
+ */
+#define GC_PENDING_MAX_MS	15000
+
+static struct {
+	struct proto_peer	*peer;		/* NULL: none in flight */
+	uint32_t		 ctl_id;
+	uint32_t		 gc_id;
+	uint64_t		 sent_ms;
+} gc_pending;
+static uint32_t	gc_seq;
+
+void	control_gc_result(const struct proto_msg *msg);	/* for child.c */
+
+static void
+control_gc_run(struct proto_peer *peer, const struct proto_msg *msg)
+{
+	struct child	*c = &sv->child[DAEMON_GCD];
+	char		 reply[128];
+
+	if (c->state != PROTO_STATE_RUNNING || c->peer == NULL) {
+		snprintf(reply, sizeof(reply), "gcd is not running (%s)",
+		    proto_state_name(c->state));
+		control_result(peer, msg->hdr.id, 1, reply);
+		return;
+	}
+	if (gc_pending.peer != NULL && now_ms() - gc_pending.sent_ms < GC_PENDING_MAX_MS) {
+		control_result(peer, msg->hdr.id, 1, "a gc run is already in progress");
+		return;
+	}
+	if (proto_send(c->peer, PROTO_GC_RUN, ++gc_seq, -1, msg->data, msg->len) == -1) {
+		control_result(peer, msg->hdr.id, 1, "cannot reach gcd");
+		return;
+	}
+	gc_pending.peer = peer;
+	gc_pending.ctl_id = msg->hdr.id;
+	gc_pending.gc_id = gc_seq;
+	gc_pending.sent_ms = now_ms();
+}
+
+void
+control_gc_result(const struct proto_msg *msg)
+{
+	char	message[PROTO_RESULT_MAX];
+	int32_t	code;
+
+	if (gc_pending.peer == NULL || msg->hdr.id != gc_pending.gc_id)
+		return;		/* its ctl went away, or a stale answer */
+	if (proto_result_dec(msg, &code, message, sizeof(message)) == -1) {
+		code = 1;
+		snprintf(message, sizeof(message), "gcd sent a bad result");
+	}
+	control_result(gc_pending.peer, gc_pending.ctl_id, code, message);
+	gc_pending.peer = NULL;
+}
+
 static void
 control_dispatch(struct proto_peer *peer, struct proto_msg *msg, void *arg)
 {
 	if (msg == NULL) {
+		if (gc_pending.peer == peer)
+			gc_pending.peer = NULL;
 		proto_peer_free(peer);
 		return;
 	}
 	switch (msg->hdr.type) {
+	case PROTO_CTL_GC_RUN:
+		control_gc_run(peer, msg);
+		break;
 	case PROTO_CTL_STATUS:
 		control_status(peer, msg->hdr.id);
 		break;

@@ -41,6 +41,8 @@ static const struct {
 	{ PROTO_HEARTBEAT_REPLY, 40, 40, 0 },
 	{ PROTO_SHUTDOWN, 0, 0, 0 },
 	{ PROTO_RELOAD, 0, 0, 0 },
+	{ PROTO_GC_RUN, 0, 255, 0 },
+	{ PROTO_GC_RESULT, 4, 1028, 0 },
 	{ PROTO_CTL_STATUS, 0, 0, 0 },
 	{ PROTO_CTL_DAEMON, 88, 88, 0 },
 	{ PROTO_CTL_START, 1, 255, 0 },
@@ -48,6 +50,7 @@ static const struct {
 	{ PROTO_CTL_RESTART, 1, 255, 0 },
 	{ PROTO_CTL_RELOAD, 0, 0, 0 },
 	{ PROTO_CTL_RESULT, 4, 1028, 0 },
+	{ PROTO_CTL_GC_RUN, 0, 255, 0 },
 	{ PROTO_MEDIA_STAT, 16, 4096, 0 },
 	{ PROTO_MEDIA_STAT_REPLY, 32, 8192, 0 },
 	{ PROTO_MEDIA_DELETE, 16, 4096, 0 },
@@ -64,7 +67,7 @@ struct sample {
 	size_t		len;
 	uint8_t		data[PROTO_MEDIA_STAT_LEN * PROTO_MEDIA_BATCH];	/* the longest sample */
 };
-#define NSAMPLES_MAX	32
+#define NSAMPLES_MAX	40
 
 static void
 add_sample(struct sample *s, size_t *n, uint16_t type, const void *data, size_t len)
@@ -154,6 +157,11 @@ make_samples(struct sample *s)
 	add_sample(s, &n, PROTO_HEARTBEAT_REPLY, buf, len);
 	add_sample(s, &n, PROTO_SHUTDOWN, NULL, 0);
 	add_sample(s, &n, PROTO_RELOAD, NULL, 0);
+	add_sample(s, &n, PROTO_GC_RUN, NULL, 0);	/* every job */
+	add_sample(s, &n, PROTO_GC_RUN, "media", 5);
+	add_sample(s, &n, PROTO_GC_RUN, longstr, PROTO_STRING_MAX);
+	len = proto_result_enc(0, "tokens: 1 removed; media: 2 rows, 2 files removed", buf);
+	add_sample(s, &n, PROTO_GC_RESULT, buf, len);
 	add_sample(s, &n, PROTO_CTL_STATUS, NULL, 0);
 	fill_status(&d);
 	len = proto_daemon_status_enc(&d, buf);
@@ -162,6 +170,8 @@ make_samples(struct sample *s)
 	add_sample(s, &n, PROTO_CTL_STOP, "mediad", 6);
 	add_sample(s, &n, PROTO_CTL_RESTART, longstr, PROTO_STRING_MAX);
 	add_sample(s, &n, PROTO_CTL_RELOAD, NULL, 0);
+	add_sample(s, &n, PROTO_CTL_GC_RUN, NULL, 0);
+	add_sample(s, &n, PROTO_CTL_GC_RUN, "wal", 3);
 	len = proto_result_enc(0, NULL, buf);
 	add_sample(s, &n, PROTO_CTL_RESULT, buf, len);
 	len = proto_result_enc(-2, "no such daemon", buf);
@@ -433,8 +443,8 @@ test_decode_wrong_payload_len(void **state)
 static void
 test_decode_unknown_type(void **state)
 {
-	static const uint16_t	 bad[] = { 0, 1, 99, PROTO_RELOAD + 1, 199,
-	    PROTO_CTL_RESULT + 1, 299, PROTO_MEDIA_USAGE_REPLY + 1, 399,
+	static const uint16_t	 bad[] = { 0, 1, 99, PROTO_GC_RESULT + 1, 199,
+	    PROTO_CTL_GC_RUN + 1, 299, PROTO_MEDIA_USAGE_REPLY + 1, 399,
 	    0x8000 | PROTO_HELLO, 0xffff };
 	uint8_t			 buf[PROTO_HDR_LEN];
 	size_t			 i;

@@ -1,0 +1,385 @@
+/*
+ * jobs.c — gcd's periodic jobs (schema.md §2, api.md §7.7 and §11).
+ *
+ * Every delete goes GC_BATCH rows at a time, one short write transaction
+ * per batch: SQLite has one writer, and apid must not wait behind a long
+ * clean-up. Between batches the lock is free for whoever queues on it.
+ * Media files are removed by mediad only, and only after the rows that named
+ * them are committed away: a crash in between leaves a stray file (which
+ * mediad's sweep finds), never a row without its file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "common/daemon.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "gcd/gcd.h"
+
+#define US_PER_MS		1000LL
+#define GC_BATCH_MAX_AGE_US	(24LL * 3600 * 1000000)	/* §7.7: a day */
+#define GC_BULK_OP_MAX_AGE_US	(3600LL * 1000000)	/* §7.6, §11: an hour */
+
+static const char *const gc_names[GC_NJOBS] = {
+	"tokens", "batches", "notetypes", "media", "wal"
+};
+
+enum gc_job
+gc_job_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < GC_NJOBS; i++)
+		if (strcmp(name, gc_names[i]) == 0)
+			return (enum gc_job)i;
+	return GC_NJOBS;
+}
+
+const char *
+gc_job_name(enum gc_job job)
+{
+	return job < GC_NJOBS ? gc_names[job] : "all";
+}
+
+static uint64_t
+gc_interval_ms(const struct gcd *g, enum gc_job job)
+{
+	const struct config *cfg = &g->d->cfg;
+
+	switch (job) {
+	case GC_TOKENS:
+		return cfg->gc_tokens_interval_ms;
+	case GC_BATCHES:
+		return cfg->gc_batches_interval_ms;
+	case GC_NOTETYPES:
+		return cfg->gc_notetypes_interval_ms;
+	case GC_MEDIA:
+		return cfg->gc_media_interval_ms;
+	default:
+		return cfg->gc_wal_interval_ms;
+	}
+}
+
+/*
+ * Runs one "DELETE … WHERE id IN (SELECT … LIMIT GC_BATCH)" with ?1 bound
+ * to cutoff_us, one transaction per batch, until a batch comes back short.
+ * Adds the rows deleted to *n. DB_OK or a DB error.
+ */
+static int
+gc_delete_batches(struct gcd *g, const char *sql, int64_t cutoff_us, int64_t *n)
+{
+	sqlite3_stmt	*st;
+	int64_t		 changed;
+	int		 rc;
+
+	do {
+		if ((rc = db_begin(g->db)) != DB_OK)
+			return rc;
+		if ((st = db_stmt(g->db, sql)) == NULL) {
+			db_rollback(g->db);
+			return DB_ERR;
+		}
+		db_bind_time(st, 1, cutoff_us);
+		rc = db_step(st);
+		db_stmt_done(st);
+		if (rc != DB_OK) {
+			db_rollback(g->db);
+			return rc;
+		}
+		changed = db_changes(g->db);
+		if ((rc = db_commit(g->db)) != DB_OK)
+			return rc;
+		*n += changed;
+	} while (changed >= GC_BATCH);
+	return DB_OK;
+}
+
+/* A NULL refresh expiry means no refresh token: only the access one counts. */
+static int
+gc_tokens(struct gcd *g, char *out, size_t outlen)
+{
+	static const char sql[] =
+	    "DELETE FROM auth_tokens WHERE id IN (SELECT id FROM auth_tokens"
+	    " WHERE expires_at < ?1 AND coalesce(refresh_expires_at, 0) < ?1"
+	    " LIMIT " DB_XSTR(GC_BATCH) ")";
+	int64_t	n = 0;
+	int	rc;
+
+	rc = gc_delete_batches(g, sql, db_now_us(), &n);
+	snprintf(out, outlen, "tokens: %lld removed", (long long)n);
+	return rc == DB_OK ? 0 : -1;
+}
+
+/*
+ * Abandoned batches go with their file lists (ON DELETE CASCADE). Files
+ * uploaded for them but never confirmed have no row: mediad's sweep of
+ * strays takes them once no batch awaits them.
+ */
+static int
+gc_batches(struct gcd *g, char *out, size_t outlen)
+{
+	static const char batches[] =
+	    "DELETE FROM media_upload_batches WHERE id IN (SELECT id FROM"
+	    " media_upload_batches WHERE created_at < ?1 LIMIT " DB_XSTR(GC_BATCH) ")";
+	static const char ops[] =
+	    "DELETE FROM bulk_operations WHERE id IN (SELECT id FROM"
+	    " bulk_operations WHERE created_at < ?1 LIMIT " DB_XSTR(GC_BATCH) ")";
+	int64_t	now = db_now_us(), nb = 0, no = 0;
+	int	rc;
+
+	rc = gc_delete_batches(g, batches, now - GC_BATCH_MAX_AGE_US, &nb);
+	if (rc == DB_OK)
+		rc = gc_delete_batches(g, ops, now - GC_BULK_OP_MAX_AGE_US, &no);
+	snprintf(out, outlen, "batches: %lld upload batches, %lld bulk operations removed",
+	    (long long)nb, (long long)no);
+	return rc == DB_OK ? 0 : -1;
+}
+
+/*
+ * Upstream drops every notetype no note uses. A /createDeck inserts the
+ * notetype before its notes, so a young one is spared for the grace period.
+ * Its fields, templates and field policies go by cascade.
+ */
+static int
+gc_notetypes(struct gcd *g, char *out, size_t outlen)
+{
+	static const char sql[] =
+	    "DELETE FROM notetype WHERE id IN (SELECT id FROM notetype t"
+	    " WHERE created_at < ?1 AND NOT EXISTS"
+	    " (SELECT 1 FROM notes WHERE notes.notetype = t.id)"
+	    " LIMIT " DB_XSTR(GC_BATCH) ")";
+	int64_t	n = 0;
+	int	rc;
+
+	rc = gc_delete_batches(g, sql,
+	    db_now_us() - (int64_t)g->d->cfg.gc_orphan_grace_ms * US_PER_MS, &n);
+	snprintf(out, outlen, "notetypes: %lld removed", (long long)n);
+	return rc == DB_OK ? 0 : -1;
+}
+
+/*
+ * One batch of orphans: under the write lock, pick rows still unreferenced
+ * and past the grace period, and not awaited by an upload batch (a client
+ * is about to confirm that file again), delete them and commit. hashes gets
+ * the deleted rows' names. Returns how many, or -1.
+ */
+static int
+gc_media_batch(struct gcd *g, int64_t cutoff_us, char hashes[][MEDIA_MD5_HEX_LEN + 1])
+{
+	static const char pick[] =
+	    "SELECT id, hash FROM media_files m WHERE refcount = 0"
+	    " AND orphaned_at < ?1 AND NOT EXISTS"
+	    " (SELECT 1 FROM media_upload_batch_files b WHERE b.hash = m.hash)"
+	    " ORDER BY orphaned_at LIMIT " DB_XSTR(GC_BATCH);
+	static const char del[] = "DELETE FROM media_files WHERE id = ?1";
+	int64_t		 ids[GC_BATCH];
+	sqlite3_stmt	*st;
+	const char	*h;
+	int		 n = 0, i, rc;
+
+	if (db_begin(g->db) != DB_OK)
+		return -1;
+	if ((st = db_stmt(g->db, pick)) == NULL)
+		goto fail;
+	db_bind_time(st, 1, cutoff_us);
+	while (n < GC_BATCH && (rc = db_step(st)) == DB_ROW) {
+		h = (const char *)sqlite3_column_text(st, 1);
+		if (h == NULL || !media_hex_ok(h, strlen(h)))
+			continue;	/* the CHECK makes this impossible */
+		ids[n] = sqlite3_column_int64(st, 0);
+		snprintf(hashes[n], MEDIA_MD5_HEX_LEN + 1, "%s", h);
+		n++;
+	}
+	db_stmt_done(st);
+	for (i = 0; i < n; i++) {
+		if ((st = db_stmt(g->db, del)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		rc = db_step(st);
+		db_stmt_done(st);
+		if (rc != DB_OK)
+			goto fail;
+	}
+	if (db_commit(g->db) != DB_OK)
+		return -1;
+	return n;
+fail:
+	db_rollback(g->db);
+	return -1;
+}
+
+static int
+gc_media(struct gcd *g, char *out, size_t outlen)
+{
+	static char			 hex[GC_BATCH][MEDIA_MD5_HEX_LEN + 1];
+	const char			*ptr[GC_BATCH];
+	struct proto_media_deleted	 del;
+	int64_t				 cutoff, rows = 0, files = 0, left = 0;
+	int				 n, i, rc = 0;
+
+	cutoff = db_now_us() - (int64_t)g->d->cfg.gc_orphan_grace_ms * US_PER_MS;
+	do {
+		if ((n = gc_media_batch(g, cutoff, hex)) <= 0) {
+			rc = n;
+			break;
+		}
+		rows += n;
+		for (i = 0; i < n; i++)
+			ptr[i] = hex[i];
+		/* The rows are gone for good: a failure here only leaves strays. */
+		memset(&del, 0, sizeof(del));
+		if (mediaclient_delete(&g->mc, ptr, (size_t)n, &del) == -1) {
+			log_warnx("gc media: mediad: %s; %d files left for its sweep",
+			    strerror(errno), n);
+			left += n;
+		} else
+			files += (int64_t)del.deleted;
+	} while (n == GC_BATCH);
+	snprintf(out, outlen, "media: %lld rows, %lld files removed%s", (long long)rows,
+	    (long long)files, left > 0 ? " (mediad away: files left for its sweep)" : "");
+	return rc;
+}
+
+static int
+gc_wal(struct gcd *g, char *out, size_t outlen)
+{
+	int rc;
+
+	rc = db_checkpoint(g->db);
+	if (db_optimize(g->db) != DB_OK)
+		rc = DB_ERR;
+	snprintf(out, outlen, "wal: checkpoint and optimize %s", rc == DB_OK ? "done" : "failed");
+	return rc == DB_OK ? 0 : -1;
+}
+
+static int
+gc_run_one(struct gcd *g, enum gc_job job, char *out, size_t outlen)
+{
+	static int (*const fn[GC_NJOBS])(struct gcd *, char *, size_t) = {
+		gc_tokens, gc_batches, gc_notetypes, gc_media, gc_wal
+	};
+	int rc;
+
+	if ((rc = fn[job](g, out, outlen)) == -1)
+		log_warnx("gc %s failed: %s", gc_names[job], out);
+	else
+		log_info("gc %s", out);
+	return rc;
+}
+
+int
+gc_run(struct gcd *g, enum gc_job job, char *out, size_t outlen)
+{
+	char	line[256];
+	size_t	len = 0;
+	int	i, rc = 0;
+
+	if (job < GC_NJOBS)
+		return gc_run_one(g, job, out, outlen);
+	out[0] = '\0';
+	for (i = 0; i < GC_NJOBS; i++) {
+		if (gc_run_one(g, (enum gc_job)i, line, sizeof(line)) == -1)
+			rc = -1;
+		if (len < outlen)
+			len += (size_t)snprintf(out + len, outlen - len, "%s%s",
+			    i > 0 ? "; " : "", line);
+	}
+	return rc;
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+struct gc_timer_arg {
+	struct gcd	*g;
+	enum gc_job	 job;
+};
+
+static struct gc_timer_arg	gc_timer_args[GC_NJOBS];
+
+static void
+gc_timer_fired(evutil_socket_t fd, short ev, void *arg)
+{
+	struct gc_timer_arg	*a = arg;
+	char			 line[256];
+
+	gc_run_one(a->g, a->job, line, sizeof(line));
+}
+
+static void
+gc_arm(struct gcd *g, enum gc_job job)
+{
+	struct timeval	tv;
+	uint64_t	ms = gc_interval_ms(g, job);
+
+	if (ms == 0)
+		ms = 1000;	/* a zero interval would spin */
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_del(g->timer[job]);
+	event_add(g->timer[job], &tv);
+}
+
+void
+gcd_rearm(struct gcd *g)
+{
+	int i;
+
+	for (i = 0; i < GC_NJOBS; i++)
+		if (g->timer[i] != NULL)
+			gc_arm(g, (enum gc_job)i);
+}
+
+/* After READY, so mediad (started before us) has had its time to come up. */
+static void
+gc_first_run(evutil_socket_t fd, short ev, void *arg)
+{
+	char line[1024];
+
+	gc_run(arg, GC_NJOBS, line, sizeof(line));
+}
+
+int
+gcd_start(struct gcd *g, struct daemon *d)
+{
+	struct timeval	zero = { 0, 0 };
+	char		path[CONFIG_PATH_MAX + 32];
+	int		i;
+
+	g->d = d;
+	config_data_path(&d->cfg, DB_FILE, path, sizeof(path));
+	if ((g->db = db_open(path, 0)) == NULL)
+		return -1;
+	mediaclient_init(&g->mc, &d->cfg, GC_MEDIAD_TIMEOUT_MS);
+	for (i = 0; i < GC_NJOBS; i++) {
+		gc_timer_args[i].g = g;
+		gc_timer_args[i].job = (enum gc_job)i;
+		g->timer[i] = event_new(d->base, -1, EV_PERSIST, gc_timer_fired,
+		    &gc_timer_args[i]);
+		if (g->timer[i] == NULL)
+			return -1;
+	}
+	/* Like upstream's intervals, the first run is at start. */
+	if (event_base_once(d->base, -1, EV_TIMEOUT, gc_first_run, g, &zero) == -1)
+		return -1;
+	gcd_rearm(g);
+	return 0;
+}
+
+void
+gcd_stop(struct gcd *g)
+{
+	int i;
+
+	for (i = 0; i < GC_NJOBS; i++) {
+		if (g->timer[i] != NULL)
+			event_free(g->timer[i]);
+		g->timer[i] = NULL;
+	}
+	mediaclient_close(&g->mc);
+	if (g->db != NULL)
+		db_close(g->db);
+	g->db = NULL;
+}
