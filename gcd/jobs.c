@@ -9,6 +9,7 @@
  * mediad's sweep finds), never a row without its file.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -261,12 +262,26 @@ gc_run_one(struct gcd *g, enum gc_job job, char *out, size_t outlen)
 	static int (*const fn[GC_NJOBS])(struct gcd *, char *, size_t) = {
 		gc_tokens, gc_batches, gc_notetypes, gc_media, gc_wal
 	};
-	int rc;
+	char	path[CONFIG_PATH_MAX + 32];
+	int	rc;
 
+	/*
+	 * gcd idles between jobs: it holds the database only while one runs,
+	 * then hands the connection's memory and the freed heap back.
+	 */
+	config_data_path(&g->d->cfg, DB_FILE, path, sizeof(path));
+	if ((g->db = db_open(path, 0)) == NULL) {
+		snprintf(out, outlen, "%s: cannot open the database", gc_names[job]);
+		log_warnx("gc %s", out);
+		return -1;
+	}
 	if ((rc = fn[job](g, out, outlen)) == -1)
 		log_warnx("gc %s failed: %s", gc_names[job], out);
 	else
 		log_info("gc %s", out);
+	db_close(g->db);
+	g->db = NULL;
+	malloc_trim(0);
 	return rc;
 }
 
@@ -345,13 +360,9 @@ int
 gcd_start(struct gcd *g, struct daemon *d)
 {
 	struct timeval	zero = { 0, 0 };
-	char		path[CONFIG_PATH_MAX + 32];
 	int		i;
 
 	g->d = d;
-	config_data_path(&d->cfg, DB_FILE, path, sizeof(path));
-	if ((g->db = db_open(path, 0)) == NULL)
-		return -1;
 	mediaclient_init(&g->mc, &d->cfg, GC_MEDIAD_TIMEOUT_MS);
 	for (i = 0; i < GC_NJOBS; i++) {
 		gc_timer_args[i].g = g;
