@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -142,9 +143,17 @@ db_configure(struct db *db)
 
 	if (!(db->flags & DB_READONLY)) {
 		char	mode[16];
+		int	waited;
 
-		if ((rc = db_pragma_text(db, "PRAGMA journal_mode = WAL",
-		    mode, sizeof(mode))) != DB_OK)
+		/*
+		 * Switching a new file to WAL takes a lock the busy handler does
+		 * not wait for; two daemons opening it at once would see "locked".
+		 */
+		for (waited = 0; (rc = db_pragma_text(db, "PRAGMA journal_mode = WAL",
+		    mode, sizeof(mode))) == DB_BUSY && waited < DB_BUSY_TIMEOUT_MS;
+		    waited += 20)
+			usleep(20 * 1000);
+		if (rc != DB_OK)
 			return rc;
 		if (strcmp(mode, "wal") != 0) {
 			log_warnx("db: %s: cannot use WAL (journal_mode is %s)",

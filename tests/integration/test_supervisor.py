@@ -206,7 +206,7 @@ def test_stop_start_restart(suite):
     assert suite.status()["apid"]["state"] == "stopped"  # a stop is not a death
     suite.ctl("start", "apid")
     st = suite.wait_running()
-    assert st["apid"]["restarts"] == 0
+    assert st["apid"]["restarts"] == 0, suite.logs()
     mid = st["apid"]["pid"]
     suite.ctl("restart", "apid")
     wait_for(lambda: (st := suite.status())["apid"]["pid"] not in (0, mid)
