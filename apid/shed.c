@@ -11,6 +11,7 @@
 #include "apid/apid.h"
 #include "apid/call.h"
 #include "apid/shed.h"
+#include "common/clock.h"
 #include "common/http.h"
 #include "common/log.h"
 
@@ -22,15 +23,6 @@ static TAILQ_HEAD(, apid_call)	 queue = TAILQ_HEAD_INITIALIZER(queue);
 static unsigned long long	 refused;
 static struct event		*probe;
 static uint64_t			 probe_due_ms, lagged_until_ms;
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* A tick that comes late means the loop was busy that long. */
 static void

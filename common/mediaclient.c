@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/mediaclient.h"
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -86,15 +87,6 @@ mediaclient_close(struct mediaclient *mc)
 	proto_reader_clear(&mc->r);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * A blocking connect() to a listener whose backlog is full waits for ever:
  * try non-blocking ones until the timeout instead.
@@ -103,7 +95,7 @@ static int
 mediaclient_connect(struct mediaclient *mc)
 {
 	struct sockaddr_un	 sun;
-	int64_t			 deadline = now_ms() + mc->timeout_ms;
+	int64_t			 deadline = (int64_t)mono_ms() + mc->timeout_ms;
 	int			 fd, saved;
 
 	memset(&sun, 0, sizeof(sun));
@@ -116,7 +108,7 @@ mediaclient_connect(struct mediaclient *mc)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
 		return -1;
 	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if (errno != EAGAIN || now_ms() >= deadline) {
+		if (errno != EAGAIN || (int64_t)mono_ms() >= deadline) {
 			saved = errno == EAGAIN ? ETIMEDOUT : errno;
 			close(fd);
 			errno = saved;

@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "common/clock.h"
 #include "proto/proto.h"
 #include "proto/msg.h"
 
@@ -414,15 +415,6 @@ proto_is_reset(const struct proto_reader *r)
 	return errno == ECONNRESET && r->len == 0;
 }
 
-static int64_t
-proto_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on sock until the deadline (-1: none); 0, or -1 with errno. */
 static int
 proto_wait(int sock, short events, int64_t deadline)
@@ -433,7 +425,7 @@ proto_wait(int sock, short events, int64_t deadline)
 
 	for (;;) {
 		if (deadline >= 0) {
-			d = deadline - proto_now_ms();
+			d = deadline - (int64_t)mono_ms();
 			left = d < 0 ? 0 : (d > INT32_MAX ? INT32_MAX : (int)d);
 		}
 		pfd.fd = sock;
@@ -465,7 +457,7 @@ proto_read_msg(int sock, struct proto_reader *r, struct proto_msg *msg, int time
 	int		 rv;
 
 	if (timeout_ms >= 0)
-		deadline = proto_now_ms() + timeout_ms;
+		deadline = (int64_t)mono_ms() + timeout_ms;
 	for (;;) {
 		if ((rv = proto_reader_next(r, msg, &why)) == 1)
 			return 1;

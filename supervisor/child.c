@@ -143,7 +143,7 @@ child_heartbeat_reply(struct child *c, const struct proto_msg *msg)
 		return;		/* a late answer to an older one */
 	c->stats = st;
 	c->heartbeat_ok = 1;
-	c->hb_answered_ms = now_ms();
+	c->hb_answered_ms = mono_ms();
 }
 
 /* control.c: relays gcd's answer to the ctl that asked for the run. */
@@ -168,7 +168,7 @@ child_dispatch(struct proto_peer *peer, struct proto_msg *msg, void *arg)
 		if (c->state == PROTO_STATE_STARTING) {
 			log_info("%s: running, pid %d", c->name, (int)c->pid);
 			c->heartbeat_ok = 1;
-			c->hb_answered_ms = now_ms();
+			c->hb_answered_ms = mono_ms();
 			child_set_state(c, PROTO_STATE_RUNNING);
 		}
 		break;
@@ -283,7 +283,7 @@ child_spawn(struct child *c)
 		return;
 	}
 	c->pid = pid;
-	c->started_ms = now_ms();
+	c->started_ms = mono_ms();
 	c->hello_seen = 0;
 	c->heartbeat_ok = 0;
 	c->hb_sent = 0;
@@ -315,7 +315,7 @@ child_recent_deaths(const struct child *c, uint64_t now)
 static void
 child_died(struct child *c)
 {
-	uint64_t	now = now_ms(), delay;
+	uint64_t	now = mono_ms(), delay;
 
 	c->deaths[c->ndeaths++ % DEATH_TALLY] = now;
 	if (child_recent_deaths(c, now) >= sv->cfg.crash_limit) {
@@ -489,7 +489,7 @@ child_heartbeat(struct child *c, uint64_t now)
 void
 child_tick(struct child *c)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 
 	if (!child_is_up(c))
 		return;

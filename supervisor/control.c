@@ -34,7 +34,7 @@ control_status(struct proto_peer *peer, uint32_t id)
 	struct proto_daemon_status	 st;
 	const struct child		*c;
 	uint8_t				 buf[PROTO_DAEMON_STATUS_LEN];
-	uint64_t			 now = now_ms();
+	uint64_t			 now = mono_ms();
 	int				 i;
 
 	for (i = 0; i < DAEMON_COUNT; i++) {
@@ -129,7 +129,7 @@ control_gc_run(struct proto_peer *peer, const struct proto_msg *msg)
 		control_result(peer, msg->hdr.id, 1, reply);
 		return;
 	}
-	if (gc_pending.peer != NULL && now_ms() - gc_pending.sent_ms < GC_PENDING_MAX_MS) {
+	if (gc_pending.peer != NULL && mono_ms() - gc_pending.sent_ms < GC_PENDING_MAX_MS) {
 		control_result(peer, msg->hdr.id, 1, "a gc run is already in progress");
 		return;
 	}
@@ -140,7 +140,7 @@ control_gc_run(struct proto_peer *peer, const struct proto_msg *msg)
 	gc_pending.peer = peer;
 	gc_pending.ctl_id = msg->hdr.id;
 	gc_pending.gc_id = gc_seq;
-	gc_pending.sent_ms = now_ms();
+	gc_pending.sent_ms = mono_ms();
 }
 
 void

@@ -32,15 +32,6 @@ static struct event	*changed_ev;
 /* apid first, so no request arrives after gcd or mediad are gone. */
 static const enum daemon_id stop_order[] = { DAEMON_APID, DAEMON_GCD, DAEMON_MEDIAD };
 
-uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void __attribute__((noreturn))
 usage(void)
 {

@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "proto/msg.h"
 
@@ -87,7 +88,6 @@ struct supervisor {
 
 extern struct supervisor *sv;
 
-uint64_t	now_ms(void);
 
 /* child.c */
 void		child_init(struct child *c, enum daemon_id id);
