@@ -36,6 +36,8 @@ struct apid_call;
 void	accounts_logout(struct apid_call *call, const char *tok, size_t len);
 
 extern const struct apid_area	health_area;	/* health.c: /health */
+extern const struct apid_area	metrics_area;	/* metrics.c: /metrics */
+extern const struct apid_area	status_area;	/* status.c: /ui/status, /ui/status.json */
 extern const struct apid_area	accounts_area;	/* accounts.c: 19–23 */
 extern const struct apid_area	publish_area;	/* publish.c: 2 */
 extern const struct apid_area	pull_area;	/* pull.c: 1, 4, 7, 17 */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "apid/apid.h"
+#include "apid/metrics.h"
 #include "apid/shed.h"
 #include "common/db.h"
 #include "common/http.h"
@@ -19,6 +20,8 @@ struct apid	*apid;
 
 static const struct apid_area *const areas[] = {
 	&health_area,
+	&metrics_area,
+	&status_area,
 	&accounts_area,
 	&publish_area,
 	&pull_area,
@@ -55,6 +58,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct apid	 ctx;
+	struct daemon_hooks	 hooks = { .message = view_message };
 	struct http_route	*routes;
 	char			 path[CONFIG_PATH_MAX + 32];
 	size_t			 nroutes;
@@ -71,8 +75,9 @@ main(int argc, char *argv[])
 
 	shed_init(apid->d.base);
 	routes = join_routes(&nroutes);
-	daemon_serve_http(&apid->d, routes, nroutes);
-	daemon_ready(&apid->d, NULL);
+	metrics_init(daemon_serve_http(&apid->d, routes, nroutes), routes, nroutes);
+	status_init();
+	daemon_ready(&apid->d, &hooks);
 	status = daemon_run(&apid->d);
 	db_close(apid->db);
 	free(routes);

@@ -29,6 +29,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "common/clock.h"
 #include "common/http_internal.h"
 #include "common/log.h"
 
@@ -226,6 +227,7 @@ hp_message_begin(http_parser *p)
 	}
 	req->conn = c;
 	req->content_length = -1;
+	req->out_start = c->out_added;
 	c->req = req;
 	return 0;
 }
@@ -353,6 +355,16 @@ static void
 req_free(struct http_request *req)
 {
 	struct http_conn	*c = req->conn;
+	struct http_done	 d;
+
+	if (c->srv->on_done != NULL && (req->flags & R_HEADERS)) {
+		d.route = req->route;
+		d.status = req->status;
+		d.usec = (req->t_answered ? req->t_answered : mono_us()) - req->t_start;
+		d.bytes_in = c->head_bytes + req->body_len;
+		d.bytes_out = c->out_added - req->out_start;
+		c->srv->on_done(&d, c->srv->on_done_arg);
+	}
 
 	if ((req->flags & (R_STARTED | R_FREED)) == R_STARTED && req->route->on_free != NULL) {
 		req->flags |= R_FREED;
@@ -398,6 +410,7 @@ conn_headers(struct http_conn *c)
 	size_t			 prefix = 0;
 	char			 allowed[64];
 
+	req->t_start = mono_us();
 	req->minor = p->http_minor;
 	req->method_name = http_method_str((enum http_method)p->method);
 	req->method = http_method_bit(req->method_name, strlen(req->method_name));
@@ -868,6 +881,7 @@ conn_out_count(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *
 	struct http_conn	*c = arg;
 
 	c->srv->stats.bytes_out += info->n_deleted;
+	c->out_added += info->n_added;
 }
 
 void

@@ -82,6 +82,15 @@ struct http_stats {
 	uint64_t	bytes_out;
 };
 
+/* What the layer says of each request once it is gone (apid's /metrics). */
+struct http_done {
+	const struct http_route	*route;		/* NULL: no route matched */
+	int			 status;	/* 0: never answered (connection lost) */
+	uint64_t		 usec;		/* headers in → whole answer queued */
+	uint64_t		 bytes_in;	/* head and body */
+	uint64_t		 bytes_out;	/* status line, headers and body */
+};
+
 /* conf may be NULL for the defaults; routes must outlive the server. */
 struct http_server	*http_server_new(struct event_base *base, const struct http_route *routes,
 			    size_t nroutes, const struct http_server_conf *conf);
@@ -93,6 +102,9 @@ int			 http_server_listen(struct http_server *srv, const char *hostport);
 void			 http_server_shutdown(struct http_server *srv, void (*done)(void *), void *arg);
 void			 http_server_free(struct http_server *srv);
 void			 http_server_stats(const struct http_server *srv, struct http_stats *out);
+/* cb runs once per request that got its headers through, as it is freed. */
+void			 http_server_on_done(struct http_server *srv,
+			    void (*cb)(const struct http_done *, void *), void *arg);
 
 /* Bind a listening TCP socket for "host:port"; -1 with a logged reason. */
 int			 http_bind(const char *hostport);

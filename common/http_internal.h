@@ -46,6 +46,8 @@ struct http_server {
 	struct event		*done_ev;
 	time_t			 date_sec;
 	char			 date[32];
+	void			(*on_done)(const struct http_done *, void *);
+	void			*on_done_arg;
 };
 
 /* Connection flags. */
@@ -70,6 +72,7 @@ struct http_conn {
 	size_t			 head_bytes;	/* raw bytes before the body */
 	uint64_t		 armed_at;	/* body bytes or requests when the timer was armed */
 	unsigned		 nreq;
+	uint64_t		 out_added;	/* bytes queued for output, ever */
 	char			 peer[48];
 };
 
@@ -123,6 +126,10 @@ struct http_request {
 	void			(*drain_cb)(struct http_request *);
 	size_t			 low_water;
 	void			*data;
+	int			 status;	/* answered with */
+	uint64_t		 t_start;	/* µs, headers in */
+	uint64_t		 t_answered;	/* µs, whole answer queued */
+	uint64_t		 out_start;	/* the connection's out_added then */
 };
 
 /* http.c */

@@ -20,6 +20,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "common/clock.h"
 #include "common/http_internal.h"
 #include "common/log.h"
 
@@ -282,6 +283,7 @@ http_resp_head(struct http_request *req, int status, const char *ctype, int64_t 
 	    (ctype != NULL && strpbrk(ctype, "\r\n") != NULL))
 		return -1;
 	req->flags |= R_HDR_SENT;
+	req->status = status;
 	if (nobody)
 		req->flags |= R_NOBODY;
 	if (length < 0 && req->minor == 0 && !nobody) {
@@ -312,6 +314,7 @@ static void
 http_resp_done(struct http_request *req)
 {
 	req->flags |= R_ANSWERED;
+	req->t_answered = mono_us();
 	http_conn_kick(req->conn);
 }
 

@@ -215,6 +215,14 @@ http_server_stats(const struct http_server *srv, struct http_stats *out)
 	*out = srv->stats;
 }
 
+void
+http_server_on_done(struct http_server *srv, void (*cb)(const struct http_done *, void *),
+    void *arg)
+{
+	srv->on_done = cb;
+	srv->on_done_arg = arg;
+}
+
 /* ---- binding ------------------------------------------------------------------ */
 
 /* "host:port", "[v6]:port", ":port" or "*:port" (any address). */

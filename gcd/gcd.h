@@ -34,6 +34,7 @@ struct gcd {
 	struct db		*db;
 	struct mediaclient	 mc;
 	struct event		*timer[GC_NJOBS];
+	int64_t			 removed;	/* by the job running now, for GC_REPORT */
 };
 
 /* Opens the DB, runs every job once and arms the timers. 0 or -1. */

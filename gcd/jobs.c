@@ -19,6 +19,7 @@
 #include "common/db.h"
 #include "common/log.h"
 #include "gcd/gcd.h"
+#include "proto/proto.h"
 
 #define US_PER_MS		1000LL
 #define GC_BATCH_MAX_AGE_US	(24LL * 3600 * 1000000)	/* §7.7: a day */
@@ -94,6 +95,7 @@ gc_delete_batches(struct gcd *g, const char *sql, int64_t cutoff_us, int64_t *n)
 		if ((rc = db_commit(g->db)) != DB_OK)
 			return rc;
 		*n += changed;
+		g->removed += changed;
 	} while (changed >= GC_BATCH);
 	return DB_OK;
 }
@@ -228,6 +230,7 @@ gc_media(struct gcd *g, char *out, size_t outlen)
 			break;
 		}
 		rows += n;
+		g->removed += n;
 		for (i = 0; i < n; i++)
 			ptr[i] = hex[i];
 		/* The rows are gone for good: a failure here only leaves strays. */
@@ -256,6 +259,25 @@ gc_wal(struct gcd *g, char *out, size_t outlen)
 	return rc == DB_OK ? 0 : -1;
 }
 
+/* The supervisor sums these per job for /metrics. */
+static void
+gc_report(struct gcd *g, enum gc_job job, int rc)
+{
+	struct proto_gc_count	 r;
+	uint8_t			 buf[PROTO_GC_COUNT_LEN];
+
+	if (g->d->control == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.name, sizeof(r.name), "%s", gc_names[job]);
+	r.runs = 1;
+	r.failures = rc == -1;
+	r.removed = g->removed > 0 ? (uint64_t)g->removed : 0;
+	if (proto_send(g->d->control, PROTO_GC_REPORT, 0, -1, buf,
+	    proto_gc_counts_enc(&r, 1, buf)) == -1)
+		log_warnx("cannot queue a gc report");
+}
+
 static int
 gc_run_one(struct gcd *g, enum gc_job job, char *out, size_t outlen)
 {
@@ -269,10 +291,12 @@ gc_run_one(struct gcd *g, enum gc_job job, char *out, size_t outlen)
 	 * gcd idles between jobs: it holds the database only while one runs,
 	 * then hands the connection's memory and the freed heap back.
 	 */
+	g->removed = 0;
 	config_data_path(&g->d->cfg, DB_FILE, path, sizeof(path));
 	if ((g->db = db_open(path, 0)) == NULL) {
 		snprintf(out, outlen, "%s: cannot open the database", gc_names[job]);
 		log_warnx("gc %s", out);
+		gc_report(g, job, -1);
 		return -1;
 	}
 	if ((rc = fn[job](g, out, outlen)) == -1)
@@ -282,6 +306,7 @@ gc_run_one(struct gcd *g, enum gc_job job, char *out, size_t outlen)
 	db_close(g->db);
 	g->db = NULL;
 	malloc_trim(0);
+	gc_report(g, job, rc);
 	return rc;
 }
 

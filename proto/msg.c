@@ -199,6 +199,48 @@ proto_daemon_status_dec(const struct proto_msg *m, struct proto_daemon_status *d
 }
 
 size_t
+proto_gc_counts_enc(const struct proto_gc_count *c, size_t n, uint8_t *out)
+{
+	size_t	 i, k;
+	uint8_t	*p;
+
+	if (n > PROTO_GC_JOBS_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		p = out + i * PROTO_GC_COUNT_LEN;
+		k = strnlen(c[i].name, PROTO_NAME_MAX - 1);
+		memset(p, 0, PROTO_NAME_MAX);
+		memcpy(p, c[i].name, k);
+		proto_put64(p + 16, c[i].runs);
+		proto_put64(p + 24, c[i].failures);
+		proto_put64(p + 32, c[i].removed);
+	}
+	return n * PROTO_GC_COUNT_LEN;
+}
+
+int
+proto_gc_counts_dec(const struct proto_msg *m, struct proto_gc_count *c, size_t *n)
+{
+	const uint8_t	*p;
+	size_t		 i, k;
+
+	if (m->len % PROTO_GC_COUNT_LEN != 0 ||
+	    (k = m->len / PROTO_GC_COUNT_LEN) > PROTO_GC_JOBS_MAX)
+		return -1;
+	for (i = 0; i < k; i++) {
+		p = m->data + i * PROTO_GC_COUNT_LEN;
+		if (!proto_name_ok(p))
+			return -1;
+		memcpy(c[i].name, p, PROTO_NAME_MAX);
+		c[i].runs = proto_get64(p + 16);
+		c[i].failures = proto_get64(p + 24);
+		c[i].removed = proto_get64(p + 32);
+	}
+	*n = k;
+	return 0;
+}
+
+size_t
 proto_result_enc(int32_t code, const char *message, uint8_t *out)
 {
 	size_t	 n = 0;

@@ -74,6 +74,20 @@ struct proto_daemon_status {
 	uint32_t	reserved;
 };
 
+/*
+ * PROTO_GC_REPORT (one record) and PROTO_SV_GC (0..PROTO_GC_JOBS_MAX
+ * records): 40 bytes each. A report is one run of one job; the supervisor
+ * sums them per job name for as long as it runs (gcd's restarts included).
+ */
+#define PROTO_GC_COUNT_LEN	40
+#define PROTO_GC_JOBS_MAX	16
+struct proto_gc_count {
+	char		name[PROTO_NAME_MAX];	/* the job's, NUL-padded */
+	uint64_t	runs;
+	uint64_t	failures;
+	uint64_t	removed;	/* rows (or files) the job removed */
+};
+
 /* PROTO_CTL_RESULT: 4 + 0..1024 bytes: i32 code (0 = ok), then a message. */
 #define PROTO_RESULT_MIN	4
 #define PROTO_RESULT_MAX	(4 + 1024)
@@ -132,6 +146,11 @@ int	proto_stats_dec(const struct proto_msg *m, struct proto_stats *s);
 size_t	proto_daemon_status_enc(const struct proto_daemon_status *d,
 	    uint8_t out[PROTO_DAEMON_STATUS_LEN]);
 int	proto_daemon_status_dec(const struct proto_msg *m, struct proto_daemon_status *d);
+
+/* n records (0..PROTO_GC_JOBS_MAX); out holds PROTO_GC_COUNT_LEN * n bytes. */
+size_t	proto_gc_counts_enc(const struct proto_gc_count *c, size_t n, uint8_t *out);
+/* c holds PROTO_GC_JOBS_MAX records; *n gets the count. */
+int	proto_gc_counts_dec(const struct proto_msg *m, struct proto_gc_count *c, size_t *n);
 
 /* out must hold PROTO_RESULT_MAX bytes; a longer message is cut. */
 size_t	proto_result_enc(int32_t code, const char *message, uint8_t *out);

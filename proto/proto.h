@@ -23,7 +23,7 @@
 
 struct event_base;
 
-#define PROTO_VERSION	3
+#define PROTO_VERSION	4
 #define PROTO_HDR_LEN	16
 #define PROTO_MAX_LEN	16384		/* a whole frame, header included */
 #define PROTO_F_FD	0x0001		/* an fd travels with this frame */
@@ -43,6 +43,10 @@ enum proto_type {
 	PROTO_RELOAD,		/* s→d  -: re-read the config file */
 	PROTO_GC_RUN,		/* s→gcd string job name, empty = all: run now */
 	PROTO_GC_RESULT,	/* gcd→s proto_result: the summary, same id */
+	PROTO_GC_REPORT,	/* gcd→s proto_gc_count: one job ran (runs 1, its removals) */
+	PROTO_SV_STATUS,	/* d→s  -: the supervisor's view, for /health and /metrics */
+	PROTO_SV_DAEMON,	/* s→d  proto_daemon_status, one per daemon, same id */
+	PROTO_SV_GC,		/* s→d  0..PROTO_GC_JOBS_MAX proto_gc_count: ends the answer */
 
 	/* ankicollabctl <-> supervisor, over runtime_dir/control.sock */
 	PROTO_CTL_STATUS = 200,	/* c→s  -: answered by CTL_DAEMON… then CTL_RESULT */

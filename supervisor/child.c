@@ -175,9 +175,16 @@ child_dispatch(struct proto_peer *peer, struct proto_msg *msg, void *arg)
 	case PROTO_HEARTBEAT_REPLY:
 		child_heartbeat_reply(c, msg);
 		break;
+	case PROTO_SV_STATUS:
+		status_answer(peer, msg->hdr.id);
+		break;
+	case PROTO_GC_REPORT:
 	case PROTO_GC_RESULT:
 		if (c->id == DAEMON_GCD) {
-			control_gc_result(msg);
+			if (msg->hdr.type == PROTO_GC_REPORT)
+				status_gc_report(msg);
+			else
+				control_gc_result(msg);
 			break;
 		}
 		/* FALLTHROUGH */

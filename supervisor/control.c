@@ -32,28 +32,11 @@ static void
 control_status(struct proto_peer *peer, uint32_t id)
 {
 	struct proto_daemon_status	 st;
-	const struct child		*c;
 	uint8_t				 buf[PROTO_DAEMON_STATUS_LEN];
-	uint64_t			 now = mono_ms();
 	int				 i;
 
 	for (i = 0; i < DAEMON_COUNT; i++) {
-		c = &sv->child[i];
-		memset(&st, 0, sizeof(st));
-		snprintf(st.name, sizeof(st.name), "%s", c->name);
-		st.state = c->state;
-		st.pid = (uint32_t)c->pid;
-		st.rss_kb = child_is_up(c) ? memlimit_rss_kb(c->pid) : 0;
-		st.restarts = c->restarts;
-		st.oom_kills = c->oom_kills;
-		st.memory_max = sv->cfg.daemon[i].memory_max;
-		st.requests = c->stats.requests;
-		st.uptime_ms = child_is_up(c) ? now - c->started_ms : 0;
-		st.memory_mode = sv->memory_mode;
-		st.heartbeat_ok = (uint32_t)c->heartbeat_ok;
-		st.backoff_ms = c->state == PROTO_STATE_BACKOFF && c->restart_at_ms > now ?
-		    c->restart_at_ms - now : 0;
-		st.supervisor_pid = (uint32_t)getpid();
+		status_fill(&sv->child[i], &st);
 		proto_daemon_status_enc(&st, buf);
 		proto_send(peer, PROTO_CTL_DAEMON, id, -1, buf, sizeof(buf));
 	}

@@ -31,6 +31,7 @@
 #include "common/config.h"
 #include "proto/msg.h"
 
+struct proto_msg;
 struct proto_peer;
 
 #define DEATH_TALLY	CONFIG_CRASH_LIMIT_MAX	/* deaths remembered per daemon */
@@ -84,6 +85,9 @@ struct supervisor {
 	struct event		*watchdog;
 	struct event		*shutdown_timer;
 	struct event		*signals[5];
+
+	struct proto_gc_count	 gc[PROTO_GC_JOBS_MAX];	/* gcd's reports, summed per job */
+	size_t			 ngc;
 };
 
 extern struct supervisor *sv;
@@ -115,6 +119,11 @@ void		memlimit_apply(void);
 /* control.c */
 int		control_listen(void);
 void		control_close(void);
+
+/* status.c */
+void		status_fill(const struct child *c, struct proto_daemon_status *st);
+void		status_answer(struct proto_peer *peer, uint32_t id);	/* SV_STATUS */
+void		status_gc_report(const struct proto_msg *msg);		/* GC_REPORT */
 
 /* main.c */
 void		supervisor_state_changed(void);	/* STATUS=, READY=1, maybe exit */

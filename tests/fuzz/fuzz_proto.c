@@ -53,6 +53,7 @@ fuzz_media_payloads(const struct proto_msg *m)
 	static uint8_t			 out[PROTO_MEDIA_STAT_LEN * PROTO_MEDIA_BATCH];
 	struct proto_media_deleted	 del;
 	struct proto_media_usage	 use;
+	static struct proto_gc_count	 gc[PROTO_GC_JOBS_MAX];
 	size_t				 n;
 
 	if (proto_md5s_dec(m, md5, &n) == 0)
@@ -63,6 +64,9 @@ fuzz_media_payloads(const struct proto_msg *m)
 		    memcmp(out, m->data, m->len) == 0);
 	if (proto_media_deleted_dec(m, &del) == 0)
 		fuzz_check(proto_media_deleted_enc(&del, out) == m->len &&
+		    memcmp(out, m->data, m->len) == 0);
+	if (proto_gc_counts_dec(m, gc, &n) == 0)
+		fuzz_check(proto_gc_counts_enc(gc, n, out) == m->len &&
 		    memcmp(out, m->data, m->len) == 0);
 	if (proto_media_usage_dec(m, &use) == 0)
 		fuzz_check(proto_media_usage_enc(&use, out) == m->len &&
