@@ -43,6 +43,7 @@
 #include "apid/apid.h"
 #include "apid/call.h"
 #include "apid/deckhash.h"
+#include "apid/shed.h"
 #include "common/db.h"
 #include "common/gzb64.h"
 #include "common/http.h"
@@ -1134,6 +1135,25 @@ pull_parse(struct apid_call *call, struct pull *p)
 	return 0;
 }
 
+/*
+ * A fresh subscription (the magic timestamp, or anything older) gets the
+ * whole deck: heavy work for shed.c.
+ */
+static int
+pull_is_full(const struct pull *p)
+{
+	int64_t	magic, t;
+	size_t	i;
+
+	if (db_time_parse(DB_MAGIC_TIMESTAMP, &magic) == -1)
+		return 0;
+	for (i = 0; i < p->nkeys && i < PULL_MAX_KEYS; i++)
+		if (p->keys[i].valid && db_time_parse(p->keys[i].timestamp, &t) == 0 &&
+		    t <= magic)
+			return 1;
+	return 0;
+}
+
 static void
 pull_changes(struct apid_call *call)
 {
@@ -1146,6 +1166,8 @@ pull_changes(struct apid_call *call)
 	call->state = p;
 	p->call = call;
 	if (pull_parse(call, p) == -1)
+		return;
+	if (pull_is_full(p) && shed_admit_now(call) == -1)
 		return;
 	p->db = pull_db();
 	p->phase = PH_KEY;

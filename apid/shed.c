@@ -18,7 +18,10 @@
 #define PROBE_MS	100
 #define LAG_MEMORY_MS	2000	/* a late tick counts for this long */
 
-static unsigned			 in_flight, queued;
+#define ADMITTED_HEAVY	1	/* call->admitted: a heavy slot */
+#define ADMITTED_PULL	2	/* ... a full pull's */
+
+static unsigned			 in_flight, queued, pulls;
 static TAILQ_HEAD(, apid_call)	 queue = TAILQ_HEAD_INITIALIZER(queue);
 static unsigned long long	 refused;
 static struct event		*probe;
@@ -55,12 +58,14 @@ shed_is_heavy(const char *path)
 
 /* Why to refuse now, or NULL. */
 static const char *
-shed_reason(void)
+shed_reason(int pull)
 {
 	uint64_t high = apid->d.cfg.daemon[DAEMON_APID].memory_high;
 
-	if (in_flight >= SHED_HEAVY_MAX && queued >= SHED_QUEUE_MAX)
+	if (!pull && in_flight >= SHED_HEAVY_MAX && queued >= SHED_QUEUE_MAX)
 		return "too many heavy requests in flight and waiting";
+	if (pull && pulls >= SHED_FULL_PULLS_MAX)
+		return "too many full pulls in flight";
 	if (mono_ms() < lagged_until_ms)
 		return "the event loop is lagging";
 	if (high != 0 && daemon_rss_kb() * 1024 > high)
@@ -68,27 +73,47 @@ shed_reason(void)
 	return NULL;
 }
 
+static void
+shed_refuse(struct apid_call *call, const char *why)
+{
+	refused++;
+	log_info("shed: %s refused: %s", http_req_path(call->req), why);
+	http_add_header(call->req, "Retry-After", SHED_RETRY_AFTER);
+	call_text(call, 503, "Server busy, please retry");
+}
+
 int
 shed_admit(struct apid_call *call)
 {
-	const char *why = shed_reason();
+	const char *why = shed_reason(0);
 
 	if (why != NULL) {
-		refused++;
-		log_info("shed: %s refused: %s", http_req_path(call->req), why);
-		http_add_header(call->req, "Retry-After", SHED_RETRY_AFTER);
-		call_text(call, 503, "Server busy, please retry");
+		shed_refuse(call, why);
 		return -1;
 	}
 	if (in_flight < SHED_HEAVY_MAX) {
 		in_flight++;
-		call->admitted = 1;
+		call->admitted = ADMITTED_HEAVY;
 		return 0;
 	}
 	http_body_pause(call->req);
 	TAILQ_INSERT_TAIL(&queue, call, shed_entry);
 	call->queued = 1;
 	queued++;
+	return 0;
+}
+
+int
+shed_admit_now(struct apid_call *call)
+{
+	const char *why = shed_reason(1);
+
+	if (why != NULL) {
+		shed_refuse(call, why);
+		return -1;
+	}
+	pulls++;
+	call->admitted = ADMITTED_PULL;
 	return 0;
 }
 
@@ -102,15 +127,19 @@ shed_release(struct apid_call *call)
 		call->queued = 0;
 		queued--;
 	}
-	if (!call->admitted)
+	if (call->admitted == ADMITTED_PULL)
+		pulls--;
+	if (call->admitted != ADMITTED_HEAVY) {
+		call->admitted = 0;
 		return;
+	}
 	call->admitted = 0;
 	in_flight--;
 	if ((next = TAILQ_FIRST(&queue)) != NULL) {
 		TAILQ_REMOVE(&queue, next, shed_entry);
 		next->queued = 0;
 		queued--;
-		next->admitted = 1;
+		next->admitted = ADMITTED_HEAVY;
 		in_flight++;
 		http_body_resume(next->req);
 	}

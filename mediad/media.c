@@ -62,6 +62,7 @@ struct upload {
 	uint8_t		*wbuf;		/* UPLOAD_WBUF bytes */
 	size_t		 headlen;
 	uint8_t		 head[SNIFF_HEAD];
+	int		 counted;	/* in mediad->puts */
 };
 
 static void
@@ -148,6 +149,8 @@ upload_new(void)
 static void
 upload_free(struct upload *up)
 {
+	if (up->counted)
+		mediad->puts--;
 	if (up->fd != -1)
 		close(up->fd);
 	store_spool_discard(&mediad->store, up->spool);
@@ -223,10 +226,24 @@ upload_admit(struct http_request *req, struct upload *up)
 	return 0;
 }
 
+/* Why to refuse an upload now, or NULL. */
+static const char *
+upload_shed_reason(void)
+{
+	uint64_t high = mediad->d.cfg.daemon[DAEMON_MEDIAD].memory_high;
+
+	if (mediad->puts >= MEDIA_PUTS_MAX)
+		return "too many uploads at once";
+	if (high != 0 && daemon_rss_kb() * 1024 > high)
+		return "near the memory limit";
+	return NULL;
+}
+
 static void
 media_put(struct http_request *req)
 {
 	struct upload	*up;
+	const char	*why;
 
 	if ((up = upload_new()) == NULL) {
 		media_fail(req, 500, TEXT_STORE_FAILED);
@@ -235,6 +252,15 @@ media_put(struct http_request *req)
 	http_req_set_data(req, up);
 	if (upload_admit(req, up) == -1)
 		return;
+	if ((why = upload_shed_reason()) != NULL) {
+		mediad->shed++;
+		log_info("shed: upload of %s refused: %s", up->hex, why);
+		http_add_header(req, "Retry-After", MEDIA_RETRY_AFTER);
+		media_fail(req, 503, "Server busy, please retry");
+		return;
+	}
+	mediad->puts++;
+	up->counted = 1;
 	if ((up->wbuf = malloc(UPLOAD_WBUF)) == NULL ||
 	    (up->fd = store_spool_open(&mediad->store, up->spool)) == -1) {
 		up->spool[0] = '\0';

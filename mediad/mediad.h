@@ -31,6 +31,12 @@ struct http_route;
 #define MEDIA_DOWNLOAD_USES	3		/* §8.4 */
 #define MEDIA_UPLOAD_USES	6
 #define CACHE_OBJECT_USES	3
+/*
+ * Load shedding: past this many uploads at once, or past memory_high, a PUT
+ * with a valid token gets 503 with Retry-After (the add-on retries it).
+ */
+#define MEDIA_PUTS_MAX		64
+#define MEDIA_RETRY_AFTER	"5"
 
 /* ---- guard.c ----------------------------------------------------------------- */
 
@@ -138,6 +144,8 @@ struct mediad {
 	uint64_t		 upload_bytes;
 	uint64_t		 downloads;
 	uint64_t		 rejected;
+	unsigned		 puts;		/* uploads being received now */
+	uint64_t		 shed;		/* PUTs refused with 503 */
 };
 
 extern struct mediad	*mediad;
