@@ -169,6 +169,7 @@ charts(struct evbuffer *out[3], const struct sample *now)
 {
 	static struct series	 s[DAEMON_COUNT];
 	const struct sample	*a, *p;
+	struct sample		 start;
 	size_t			 i, k, n = nring + 1;
 	double			 dt;
 
@@ -184,12 +185,15 @@ charts(struct evbuffer *out[3], const struct sample *now)
 	s[1].name = "5xx";
 	s[0].color = colors[0];
 	s[1].color = colors[1];
+	/* The counters start at zero with apid: the base of the oldest point. */
+	memset(&start, 0, sizeof(start));
+	start.t = apid->started;
 	for (i = 0; i < n; i++) {
 		a = sample_at(i, now);
-		p = i > 0 ? sample_at(i - 1, now) : NULL;
-		dt = p != NULL ? (double)(a->t - p->t) : 0;
+		p = i > 0 ? sample_at(i - 1, now) : &start;
+		dt = (double)(a->t - p->t);
 		s[0].v[i] = s[1].v[i] = NAN;
-		if (p != NULL && dt > 0 && a->requests >= p->requests) {
+		if (dt > 0 && a->requests >= p->requests) {
 			s[0].v[i] = (double)(a->requests - p->requests) * 60.0 / dt;
 			s[1].v[i] = (double)(a->errors - p->errors) * 60.0 / dt;
 		}

@@ -361,7 +361,7 @@ req_free(struct http_request *req)
 		d.route = req->route;
 		d.status = req->status;
 		d.usec = (req->t_answered ? req->t_answered : mono_us()) - req->t_start;
-		d.bytes_in = c->head_bytes + req->body_len;
+		d.bytes_in = req->in_bytes;
 		d.bytes_out = c->out_added - req->out_start;
 		c->srv->on_done(&d, c->srv->on_done_arg);
 	}
@@ -637,6 +637,8 @@ conn_parse(struct http_conn *c)
 	c->err_status = 0;
 	http_parser_pause(c->parser, 0);
 	used = http_parser_execute(c->parser, &hp_settings, v.iov_base, len);
+	if (c->req != NULL)
+		c->req->in_bytes += used;
 	if (head)
 		c->head_bytes += used;
 	evbuffer_drain(in, used);

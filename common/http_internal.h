@@ -130,6 +130,7 @@ struct http_request {
 	uint64_t		 t_start;	/* µs, headers in */
 	uint64_t		 t_answered;	/* µs, whole answer queued */
 	uint64_t		 out_start;	/* the connection's out_added then */
+	uint64_t		 in_bytes;	/* raw bytes parsed: head, body, chunking */
 };
 
 /* http.c */

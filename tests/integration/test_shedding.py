@@ -80,3 +80,49 @@ def test_a_queued_publish_runs_when_a_slot_frees(make_suite):
     t.join(10)
     status, body = result["r"]
     assert status == 200 and body["status"] == 1
+
+
+def test_full_pulls_are_heavy(make_suite):
+    """A fresh subscriber's pull (the magic timestamp) is shed like /createDeck; a
+    pull of recent changes and the cheap routes are not."""
+    suite = make_suite()
+    add_user(suite, "alice")
+    a = Addon(suite, "alice")
+    m = notetype("Basic", ["Front", "Back"])
+    status, body = a.create_deck(deck("Heavy", notes=[note(m, ["q", "a"])], note_models=[m]))
+    assert status == 200, body
+    h = body["message"]
+    assert a.pull({h: "2022-12-31 23:59:59"})[0]["deck_hash"] == h
+    # apid past its memory_high from now on: heavy work is refused.
+    suite.write_config({"apid": {"memory_high": "1M"}})
+    suite.ctl("reload")
+    r = a.post_json("/pullChanges", {h: {"timestamp": "2022-12-31 23:59:59", "deckId": 0}},
+                    auth=False)
+    assert (r.status_code, r.text) == (503, "Server busy, please retry")
+    assert r.headers["Retry-After"] == "5"
+    r = a.post_json("/pullChanges", {h: {"timestamp": "2023-01-01 00:00:00", "deckId": 0}},
+                    auth=False)
+    assert r.status_code == 200
+    r = a.post_json("/CheckDeckAlive", {"deck_hashes": [h]}, auth=False)
+    assert (r.status_code, r.json()) == (200, [])
+
+
+def test_media_uploads_are_shed_near_the_memory_limit(make_suite):
+    import hashlib
+    import os
+
+    from test_mediad import Media, sample
+    suite = make_suite(extra={"mediad": {"memory_high": "1M"}})
+    media = Media(suite)
+    data = sample("png")
+    h = hashlib.md5(data).hexdigest()
+    r = media.put(h, data)
+    assert (r.status_code, r.text) == (503, "Server busy, please retry")
+    assert r.headers["Retry-After"] == "5"
+    assert not os.path.exists(media.stored(h)) and media.spool() == []
+    # A bad token still gets its 401 first.
+    r = media.put(h, data, token="bad")
+    assert r.status_code == 401
+    suite.write_config({})
+    suite.ctl("reload")
+    assert media.put(h, data).status_code == 200
