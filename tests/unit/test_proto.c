@@ -43,6 +43,10 @@ static const struct {
 	{ PROTO_RELOAD, 0, 0, 0 },
 	{ PROTO_GC_RUN, 0, 255, 0 },
 	{ PROTO_GC_RESULT, 4, 1028, 0 },
+	{ PROTO_GC_REPORT, 40, 40, 0 },
+	{ PROTO_SV_STATUS, 0, 0, 0 },
+	{ PROTO_SV_DAEMON, 88, 88, 0 },
+	{ PROTO_SV_GC, 0, 640, 0 },
 	{ PROTO_CTL_STATUS, 0, 0, 0 },
 	{ PROTO_CTL_DAEMON, 88, 88, 0 },
 	{ PROTO_CTL_START, 1, 255, 0 },
@@ -1082,6 +1086,43 @@ test_codec_media_fixed(void **state)
 	assert_string_equal(proto_type_name(PROTO_MEDIA_USAGE_REPLY), "MEDIA_USAGE_REPLY");
 }
 
+/* GC_REPORT, SV_GC: records of a NUL-padded job name and three counters. */
+static void
+test_codec_gc_counts(void **state)
+{
+	struct proto_gc_count	 c[2], g[PROTO_GC_JOBS_MAX];
+	uint8_t			 buf[PROTO_GC_COUNT_LEN * (PROTO_GC_JOBS_MAX + 1)];
+	struct proto_msg	 m;
+	size_t			 n;
+
+	memset(c, 0, sizeof(c));
+	snprintf(c[0].name, sizeof(c[0].name), "tokens");
+	c[0].runs = 3;
+	c[0].failures = 1;
+	c[0].removed = 0x0102030405060708ULL;
+	snprintf(c[1].name, sizeof(c[1].name), "a-very-long-job");
+	c[1].removed = UINT64_MAX;
+	assert_int_equal(proto_gc_counts_enc(c, 2, buf), 2 * PROTO_GC_COUNT_LEN);
+	assert_int_equal(buf[32], 0x08);
+	m = msg_of(buf, 2 * PROTO_GC_COUNT_LEN);
+	assert_int_equal(proto_gc_counts_dec(&m, g, &n), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(c, g, sizeof(c));
+	m = msg_of(buf, 0);
+	assert_int_equal(proto_gc_counts_dec(&m, g, &n), 0);
+	assert_int_equal(n, 0);
+	/* A part of a record, too many records, a name without its NUL: refused. */
+	m = msg_of(buf, PROTO_GC_COUNT_LEN + 1);
+	assert_int_equal(proto_gc_counts_dec(&m, g, &n), -1);
+	assert_int_equal(proto_gc_counts_enc(c, PROTO_GC_JOBS_MAX + 1, buf), 0);
+	memset(buf, 'x', sizeof(buf));
+	m = msg_of(buf, PROTO_GC_COUNT_LEN * (PROTO_GC_JOBS_MAX + 1));
+	assert_int_equal(proto_gc_counts_dec(&m, g, &n), -1);
+	m = msg_of(buf, PROTO_GC_COUNT_LEN);
+	assert_int_equal(proto_gc_counts_dec(&m, g, &n), -1);
+	assert_string_equal(proto_type_name(PROTO_SV_GC), "SV_GC");
+}
+
 /* ---- mediad's client (common/mediaclient.c) against a stand-in mediad ------- */
 
 /*
@@ -1653,6 +1694,7 @@ main(void)
 		cmocka_unit_test(test_codec_md5s),
 		cmocka_unit_test(test_codec_media_stat),
 		cmocka_unit_test(test_codec_media_fixed),
+		cmocka_unit_test(test_codec_gc_counts),
 		cmocka_unit_test(test_mediaclient),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_blocking_roundtrip_each),
