@@ -23,7 +23,7 @@ struct event_base;
 #define SHED_HEAVY_MAX		2
 #define SHED_QUEUE_MAX		4
 #define SHED_LAG_MS		500
-#define SHED_FULL_PULLS_MAX	4
+#define SHED_FULL_PULLS_MAX	8
 #define SHED_RETRY_AFTER	"5"
 
 /* Starts the lag probe. */
