@@ -9,7 +9,9 @@ and suggestions (/submitCard, when apid has the route; else skipped and said).
 Rate limits are off: one machine plays many clients.
 
 Figures: requests per second, p50/p99 latency per route, errors (goal: no 5xx
-other than deliberate 503s with Retry-After), and the peak RSS and PSS of each
+other than deliberate 503s with Retry-After; 4xx are counted too: a download
+token is good for three uses, and workers of one user fetching one file in the
+same second get the same token), and the peak RSS and PSS of each
 process (supervisor, apid, mediad, gcd) and of their sum, sampled every 0.2 s
 (goal: sum under 48 MB).
 
@@ -281,6 +283,7 @@ def main():
             st = s.status()
             pids = {"supervisor": s.proc.pid} | {n: st[n]["pid"] for n in ("apid", "mediad",
                                                                           "gcd")}
+            before = {n: status_kb(pid, "VmRSS") for n, pid in pids.items()}
             watch = MemWatch(pids)
             watch.start()
             seq = iter(range(10 ** 9))
@@ -298,6 +301,11 @@ def main():
             watch.stop.set()
             watch.join()
             after = s.status()
+            shed = {}
+            for line in s.logs().splitlines():
+                if "shed:" in line and "refused: " in line:
+                    why = line.split("refused: ", 1)[1]
+                    shed[why] = shed.get(why, 0) + 1
         finally:
             s.stop()
     total = sum(len(v) for v in stats.lat.values())
@@ -319,8 +327,14 @@ def main():
     for line in stats.bad5xx[:10]:
         print("   ", line)
     row("deliberate 503s (with Retry-After)", stats.deliberate, "")
+    for why, n in sorted(shed.items()):
+        print(f"    shed because {why}: {n}", flush=True)
+    n4xx = sum(n for (route, code), n in stats.codes.items() if 400 <= code < 500)
+    row("4xx answers", n4xx, "")
     restarts = sum(after[n]["restarts"] for n in ("apid", "mediad", "gcd"))
     row("daemon restarts during the run", restarts, "", goal="0")
+    for n, kb in before.items():
+        row(f"RSS {n} before the load (decks published)", kb / 1024, "MB")
     for n, (rss, pss) in watch.peak.items():
         row(f"peak RSS {n}", rss / 1024, "MB", ref_hwm / 1024, "evhttp peak RSS")
         row(f"peak PSS {n}", pss / 1024, "MB", ref_pss / 1024, "evhttp PSS")
