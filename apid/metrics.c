@@ -167,6 +167,7 @@ static void
 http_families(struct evbuffer *b)
 {
 	struct http_stats	 hs;
+	unsigned		 heavy, waiting, pulls;
 	char			 lab[160];
 	uint64_t		 cum;
 	size_t			 i, k;
@@ -221,6 +222,12 @@ http_families(struct evbuffer *b)
 	family(b, "ankicollab_shed_refused_total", "counter",
 	    "Heavy requests refused with 503 to shed load.");
 	evbuffer_add_printf(b, "ankicollab_shed_refused_total %llu\n", shed_refused());
+	shed_in_flight(&heavy, &waiting, &pulls);
+	family(b, "ankicollab_heavy_requests", "gauge",
+	    "Heavy requests now: running, waiting their turn, full pulls streaming.");
+	evbuffer_add_printf(b, "ankicollab_heavy_requests{state=\"running\"} %u\n"
+	    "ankicollab_heavy_requests{state=\"waiting\"} %u\n"
+	    "ankicollab_heavy_requests{state=\"full_pull\"} %u\n", heavy, waiting, pulls);
 }
 
 static void

@@ -145,6 +145,14 @@ shed_release(struct apid_call *call)
 	}
 }
 
+void
+shed_in_flight(unsigned *heavy, unsigned *waiting, unsigned *full_pulls)
+{
+	*heavy = in_flight;
+	*waiting = queued;
+	*full_pulls = pulls;
+}
+
 unsigned long long
 shed_refused(void)
 {

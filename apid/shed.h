@@ -36,6 +36,8 @@ int	shed_admit(struct apid_call *call);
 int	shed_admit_now(struct apid_call *call);
 /* The call is gone: uncount or unqueue it, and start the next in line. */
 void	shed_release(struct apid_call *call);
+/* Heavy requests running, waiting, and full pulls running now (for /metrics). */
+void	shed_in_flight(unsigned *heavy, unsigned *waiting, unsigned *full_pulls);
 /* Heavy requests refused since start (for /metrics). */
 unsigned long long	shed_refused(void);
 

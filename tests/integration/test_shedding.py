@@ -1,5 +1,6 @@
 """Issue 6: under a flood of /createDeck, two run, four wait their turn, and the
 rest get 503 with Retry-After, while /health and /CheckDeckAlive keep answering."""
+import json
 import socket
 import threading
 import time
@@ -7,8 +8,8 @@ import time
 import pytest
 import requests
 
-from addon import Addon, add_user, deck, note, notetype
-from suite import SANITIZED
+from addon import Addon, add_user, deck, note, notetype, ungzb64
+from suite import SANITIZED, wait_for
 
 NO_LIMITS = pytest.mark.skipif(SANITIZED, reason="memory limits are off under sanitizers")
 
@@ -132,3 +133,43 @@ def test_media_uploads_are_shed_near_the_memory_limit(make_suite):
     suite.write_config({})
     suite.ctl("reload")
     assert media.put(h, data).status_code == 200
+
+
+def test_full_pulls_run_eight_at_once(make_suite):
+    """Eight fresh subscribers that read slowly hold the eight full-pull slots: the
+    ninth gets 503 with Retry-After, a pull of recent changes is served, and once the
+    slow ones go, full pulls are served again."""
+    from test_metrics import scrape, val
+    from test_pull import MAGIC, Seed, big_deck
+    suite = make_suite(env={"STANDARD_API_RATE_LIMIT_PER_MINUTE": "0"})
+    seed = Seed(suite)
+    h = big_deck(seed, seed.user("alice"), 4000)
+    seed.close()
+    body = json.dumps({h: {"timestamp": MAGIC, "deckId": 0}}).encode()
+    req = (b"POST /pullChanges HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    slow = []
+    try:
+        for _ in range(8):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", suite.ports["apid"]))
+            s.sendall(req)
+            slow.append(s)
+        wait_for(lambda: val(scrape(suite), "ankicollab_heavy_requests",
+                             state="full_pull") == 8, 10, what="eight full pulls streaming")
+        r = requests.post(suite.url("apid", "/pullChanges"), data=body,
+                          headers={"Content-Type": "application/json"}, timeout=10)
+        assert (r.status_code, r.text) == (503, "Server busy, please retry")
+        assert r.headers["Retry-After"] == "5"
+        r = requests.post(suite.url("apid", "/pullChanges"), timeout=10,
+                          json={h: {"timestamp": "2999-01-01 00:00:00", "deckId": 0}})
+        assert (r.status_code, ungzb64(r.text)) == (200, [])
+    finally:
+        for s in slow:
+            s.close()
+    wait_for(lambda: val(scrape(suite), "ankicollab_heavy_requests", state="full_pull") == 0,
+             10, what="the slots freed")
+    r = requests.post(suite.url("apid", "/pullChanges"), data=body,
+                      headers={"Content-Type": "application/json"}, timeout=60)
+    assert r.status_code == 200 and ungzb64(r.text)[0]["deck_hash"] == h
