@@ -28,6 +28,7 @@ static const struct apid_area *const areas[] = {
 	&legacy_area,
 	&media_area,
 	&svg_area,
+	&ui_area,
 };
 
 /* One table for the HTTP layer, joined from the areas' own. */
