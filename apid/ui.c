@@ -144,10 +144,17 @@ ui_respond(struct http_request *req, int status, struct evbuffer *b, const char 
 	unsigned char	*p = evbuffer_pullup(b, -1);
 
 	ui_headers(req, csp);
+	/*
+	 * Sent as a stream, which the HTTP layer does not gzip: a page holds
+	 * the CSRF token beside text that others wrote (BREACH).
+	 */
 	if (p == NULL && len > 0)
 		http_respond_text(req, 503, "Out of memory");
-	else
-		http_respond(req, status, "text/html; charset=utf-8", p, len);
+	else if (http_respond_start(req, status, "text/html; charset=utf-8") == 0) {
+		if (len > 0)
+			http_respond_chunk(req, p, len);
+		http_respond_end(req);
+	}
 	evbuffer_free(b);
 }
 
