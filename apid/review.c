@@ -1140,70 +1140,93 @@ notify(struct decide *x, const char *status, const char *reason)
 	return rc == DB_OK ? 0 : -1;
 }
 
+/* The decision inside the caller's transaction; REVIEW_* status. */
 static int
-decide(struct db *db, const struct review_actor *who, int64_t commit, const char *guid,
-    int approve, const char *reason, char *err, size_t errlen)
+decide_run(struct decide *x, const char *guid, int approve, const char *reason,
+    int with_notice, size_t *count)
 {
 	static const char open_sql[] = "SELECT " IS_OPEN("?1");
-	struct decide	 x;
 	int64_t		*ids = NULL, open = 0;
 	size_t		 i, n = 0;
 	int		 status, rc = 0;
 
-	memset(&x, 0, sizeof(x));
-	x.db = db;
-	x.commit = commit;
-	x.actor = who->user;
-	x.now = db_now_us();
-	x.err = err;
-	x.errlen = errlen;
-	if (db_begin(db) != DB_OK)
-		return fault(err, errlen);
-	if ((status = review_may(db, who, commit, err, errlen)) != REVIEW_OK)
-		goto out;
-	if ((status = decide_notes(&x, guid, &ids, &n)) != REVIEW_OK)
-		goto out;
+	*count = 0;
+	if ((status = decide_notes(x, guid, &ids, &n)) != REVIEW_OK)
+		return status;
 	if (n == 0) {
-		if (query2(db, open_sql, commit, 0, &open) == -1) {
-			status = fault(err, errlen);
-			goto out;
-		}
+		if (query2(x->db, open_sql, x->commit, 0, &open) == -1)
+			return fault(x->err, x->errlen);
 		if (guid != NULL && open) {
-			say(err, errlen, "commit %lld has nothing pending on note %s",
-			    (long long)commit, guid);
-			status = REVIEW_NOT_FOUND;
-		} else {
-			say(err, errlen, "commit %lld has nothing pending", (long long)commit);
-			status = REVIEW_NOTHING;
+			say(x->err, x->errlen, "commit %lld has nothing pending on note %s",
+			    (long long)x->commit, guid);
+			return REVIEW_NOT_FOUND;
 		}
-		goto out;
+		say(x->err, x->errlen, "commit %lld has nothing pending", (long long)x->commit);
+		return REVIEW_NOTHING;
 	}
 	for (i = 0; i < n && rc == 0; i++)
-		rc = approve ? approve_note(&x, ids[i]) : deny_note(&x, ids[i]);
+		rc = approve ? approve_note(x, ids[i]) : deny_note(x, ids[i]);
+	free(ids);
 	if (rc == 0 && approve)
-		rc = bump_decks(&x);
-	if (rc == 0)
-		rc = notify(&x, approve ? "approved" : "denied", approve ? NULL : reason);
-	if (rc != 0) {
-		status = rc == -2 ? REVIEW_INVALID : fault(err, errlen);
-		goto out;
-	}
-	if (db_commit(db) != DB_OK) {
-		free(ids);
-		free(x.decks);
+		rc = bump_decks(x);
+	if (rc == 0 && with_notice)
+		rc = notify(x, approve ? "approved" : "denied", approve ? NULL : reason);
+	if (rc != 0)
+		return rc == -2 ? REVIEW_INVALID : fault(x->err, x->errlen);
+	*count = n;
+	return REVIEW_OK;
+}
+
+static void
+decide_init(struct decide *x, struct db *db, int64_t commit, int64_t actor, char *err,
+    size_t errlen)
+{
+	memset(x, 0, sizeof(*x));
+	x->db = db;
+	x->commit = commit;
+	x->actor = actor;
+	x->now = db_now_us();
+	x->err = err;
+	x->errlen = errlen;
+}
+
+static int
+decide(struct db *db, const struct review_actor *who, int64_t commit, const char *guid,
+    int approve, const char *reason, char *err, size_t errlen)
+{
+	struct decide	 x;
+	size_t		 n = 0;
+	int		 status;
+
+	decide_init(&x, db, commit, who->user, err, errlen);
+	if (db_begin(db) != DB_OK)
 		return fault(err, errlen);
+	if ((status = review_may(db, who, commit, err, errlen)) == REVIEW_OK)
+		status = decide_run(&x, guid, approve, reason, 1, &n);
+	free(x.decks);
+	if (status != REVIEW_OK) {
+		db_rollback(db);
+		return status;
 	}
+	if (db_commit(db) != DB_OK)
+		return fault(err, errlen);
 	log_info("review: commit %lld%s%s %s by %s %lld (%zu notes)", (long long)commit,
 	    guid != NULL ? " note " : "", guid != NULL ? guid : "",
 	    approve ? "approved" : "denied", who->user == 0 ? "admin" : "user",
 	    (long long)who->user, n);
 	say(err, errlen, "%s %zu note%s", approve ? "approved" : "denied", n, n == 1 ? "" : "s");
-	free(ids);
-	free(x.decks);
 	return REVIEW_OK;
-out:
-	db_rollback(db);
-	free(ids);
+}
+
+int
+review_apply(struct db *db, int64_t actor, int64_t commit, char *err, size_t errlen)
+{
+	struct decide	x;
+	size_t		n;
+	int		status;
+
+	decide_init(&x, db, commit, actor, err, errlen);
+	status = decide_run(&x, NULL, 1, NULL, 0, &n);
 	free(x.decks);
 	return status;
 }

@@ -169,6 +169,14 @@ int	review_deny(struct db *db, const struct review_actor *who, int64_t commit,
  */
 int	review_tag_allowed(struct db *db, int64_t root, const char *tag, size_t len);
 
+/*
+ * /submitCard's force_overwrite by an owner or maintainer: approves every
+ * pending change of the commit (as review_approve, as actor, without the
+ * permission check and the notification) inside the caller's transaction.
+ * REVIEW_NOTHING when the submission changed nothing.
+ */
+int	review_apply(struct db *db, int64_t actor, int64_t commit, char *err, size_t errlen);
+
 /* A status as a short word: "ok", "not found", "forbidden", ... */
 const char	*review_status_str(int status);
 
