@@ -57,5 +57,6 @@ extern const struct apid_area	legacy_area;	/* legacy.c: §15 */
 extern const struct apid_area	media_area;	/* media.c: 24–26, 28 */
 extern const struct apid_area	svg_area;	/* svg.c: 27 */
 extern const struct apid_area	ui_area;	/* ui.c: /ui/login, /ui/logout */
+extern const struct apid_area	ui_review_area;	/* ui_review.c: /ui/ review pages */
 
 #endif

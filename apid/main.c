@@ -29,6 +29,7 @@ static const struct apid_area *const areas[] = {
 	&media_area,
 	&svg_area,
 	&ui_area,
+	&ui_review_area,
 };
 
 /* One table for the HTTP layer, joined from the areas' own. */
