@@ -28,6 +28,7 @@
 #define UI_HASH_MAX	128	/* longer deck hashes are not ours */
 #define UI_DECKS_MAX	500	/* decks listed on the home page */
 #define UI_MAINT_MAX	200	/* maintainers listed for a deck */
+#define UI_DIFF_NOTES	200	/* notes shown on a commit's page: a phone's worth */
 
 static const char *const rationales[] = {
 	"None", "Deck creation", "Updated content", "New content", "Content error",
@@ -431,7 +432,10 @@ decide_forms(struct evbuffer *b, struct ui_req *ur, int64_t commit, const char *
 			evbuffer_add_printf(b, "<input type=hidden name=note value=\"");
 			ui_esc(b, guid);
 			evbuffer_add_printf(b, "\">");
-		}
+		} else if (i == 1)
+			evbuffer_add_printf(b, "<input type=text name=reason maxlength=%d "
+			    "placeholder=\"Reason for denying (optional)\" "
+			    "aria-label=\"Reason for denying\"> ", REVIEW_REASON_MAX);
 		evbuffer_add_printf(b, "<button class=%s name=do value=%s>%s%s</button> ",
 		    i == 0 ? "ok" : "no", verbs[i], i == 0 ? "Approve" : "Deny",
 		    guid != NULL ? " note" : " all");
@@ -580,11 +584,12 @@ commit_get(struct ui_req *ur)
 		decide_forms(b, ur, id, NULL);
 		evbuffer_add_printf(b, "</p>");
 	}
-	for (i = 0; i < d.nnotes; i++)
+	for (i = 0; i < d.nnotes && i < UI_DIFF_NOTES; i++)
 		note_card(b, ur, id, &d.notes[i]);
-	if (d.more_notes > 0)
+	if (d.nnotes - i + d.more_notes > 0)
 		evbuffer_add_printf(b, "<p class=mut>And %zu more notes, not shown; "
-		    "\"Approve all\" and \"Deny all\" include them.</p>", d.more_notes);
+		    "\"Approve all\" and \"Deny all\" include them.</p>",
+		    d.nnotes - i + d.more_notes);
 	review_diff_free(&d);
 	ui_page_end(b);
 	ui_respond(ur->req, 200, b, NULL);
