@@ -56,6 +56,8 @@ extern const struct apid_area	stats_area;	/* stats.c: 11 */
 extern const struct apid_area	legacy_area;	/* legacy.c: §15 */
 extern const struct apid_area	media_area;	/* media.c: 24–26, 28 */
 extern const struct apid_area	svg_area;	/* svg.c: 27 */
+extern const struct apid_area	suggest_area;	/* suggest.c: 3, 12 */
+extern const struct apid_area	notify_area;	/* notify.c: 13–16 */
 extern const struct apid_area	ui_area;	/* ui.c: /ui/login, /ui/logout */
 extern const struct apid_area	ui_review_area;	/* ui_review.c: /ui/ review pages */
 

@@ -112,44 +112,7 @@ class Loop:
                    "new_name": "Pharmacology", "deck": json.dumps(d), "rationale": rationale,
                    "commit_text": text, "force_overwrite": False}
         r = who.post_gzip("/submitCard", payload)
-        if r.status_code == 404:  # until /submitCard lands: its rows, as §6.3.3 writes them
-            self.seed_suggestion(who, d, text, rationale)
-            return
         assert (r.status_code, r.text) == (200, "Success")
-
-    def seed_suggestion(self, who, d, text, rationale):
-        c = db(self.suite)
-        try:
-            c.execute("BEGIN IMMEDIATE")
-            deck_id, = c.execute("SELECT id FROM decks WHERE human_hash = ?",
-                                 (self.hash,)).fetchone()
-            uid, = c.execute("SELECT id FROM users WHERE username = 'bob'").fetchone()
-            cid, = c.execute("INSERT INTO commits (rationale, ip, deck, info, user_id)"
-                             " VALUES (?, '127.0.0.1', ?, ?, ?) RETURNING commit_id",
-                             (rationale, deck_id, text, uid)).fetchone()
-            nt, = c.execute("SELECT notetype FROM notes WHERE deck = ? LIMIT 1",
-                            (deck_id,)).fetchone()
-            for n in d["notes"]:
-                row = c.execute("SELECT id FROM notes WHERE deck = ? AND guid = ?",
-                                (deck_id, n["guid"])).fetchone()
-                if row is None:
-                    nid, = c.execute(
-                        "INSERT INTO notes (guid, notetype, deck, last_update, reviewed,"
-                        " anki_id) VALUES (?, ?, ?, unixepoch(), 0, ?) RETURNING id",
-                        (n["guid"], nt, deck_id, n["id"])).fetchone()
-                    cur = {}
-                else:
-                    nid = row[0]
-                    cur = dict(c.execute("SELECT position, content FROM fields"
-                                         " WHERE note = ? AND reviewed = 1", (nid,)))
-                for i, v in enumerate(n["fields"]):
-                    if v != cur.get(i) and (v or i in cur):
-                        c.execute("INSERT INTO fields (note, position, content, reviewed,"
-                                  " creator_ip, commit_id) VALUES (?, ?, ?, 0, '127.0.0.1', ?)",
-                                  (nid, i, v, cid))
-            c.execute("COMMIT")
-        finally:
-            c.close()
 
 
 @pytest.fixture
@@ -283,6 +246,11 @@ def test_review_loop_through_the_ui(loop):
                             edited(n1, ["Front 1 <b>bold</b>", "Back 1 worse"]),
                             edited(n2, ["Front 2 <b>bold</b>", XSS]), new],
                  "Several fixes")
+    r = loop.bob.post_json("/requestRemoval", {"remote_deck": loop.hash,
+                                               "note_guids": [n1["guid"]],
+                                               "commit_text": "duplicate",
+                                               "force_overwrite": False})
+    assert (r.status_code, r.text) == (200, "Success")
     before = utc(time.time() + 1)
     time.sleep(1.1)
 
@@ -292,8 +260,9 @@ def test_review_loop_through_the_ui(loop):
     assert f'href="/ui/deck/{loop.hash}"' in home.text and "owner" in home.text
     page = a.get(f"/ui/deck/{loop.hash}")
     assert page.status_code == 200
-    [cid] = commit_ids(page.text)
-    assert "Several fixes" in page.text and "bob" in page.text
+    cid, removal = commit_ids(page.text)  # oldest first
+    assert "Several fixes" in page.text and "bob" in page.text and "duplicate" in page.text
+    assert "Note removal" in page.text
 
     diff = a.get(f"/ui/commit/{cid}")
     assert diff.status_code == 200
@@ -316,6 +285,11 @@ def test_review_loop_through_the_ui(loop):
     r = a.post(f"/ui/commit/{cid}/deny", {"reason": "not better"})
     assert (r.status_code, r.headers["Location"]) == (303, f"/ui/commit/{cid}")
     assert "Nothing is left to review" in a.get(f"/ui/commit/{cid}").text
+    assert commit_ids(a.get(f"/ui/deck/{loop.hash}").text) == [removal]
+    page = a.get(f"/ui/commit/{removal}").text
+    assert n1["guid"] in page and "asks to delete this note" in page
+    r = a.post(f"/ui/commit/{removal}/approve")
+    assert (r.status_code, r.headers["Location"]) == (303, f"/ui/commit/{removal}")
     assert commit_ids(a.get(f"/ui/deck/{loop.hash}").text) == []
     # Deciding again finds nothing open.
     r = a.post(f"/ui/commit/{cid}/approve")
@@ -324,8 +298,8 @@ def test_review_loop_through_the_ui(loop):
     # B is told, with the reason given in the form.
     c = db(suite)
     assert c.execute("SELECT n.status, n.reason FROM notifications n JOIN users u"
-                     " ON u.id = n.user_id WHERE u.username = 'bob' ORDER BY n.id"
-                     ).fetchall()[-1] == ("denied", "not better")
+                     " ON u.id = n.user_id WHERE u.username = 'bob' AND n.commit_id = ?"
+                     " ORDER BY n.id", (cid,)).fetchall()[-1] == ("denied", "not better")
     c.close()
 
     # B's next pull holds exactly the approved changes.
@@ -333,10 +307,11 @@ def test_review_loop_through_the_ui(loop):
     assert len(got) == 1
     pulled = {n["guid"]: n for n in got[0]["deck"]["notes"]}
     assert set(pulled) == {n0["guid"], new["guid"]}
+    assert got[0]["deleted_notes"] == [n1["guid"]]
     assert pulled[n0["guid"]]["fields"] == ["Front 0 fixed", "Back 0"]
     assert pulled[new["guid"]]["fields"] == ["Brand new", "card"]
     full = {n["guid"]: n["fields"] for n in loop.full_pull()["deck"]["notes"]}
-    assert full[n1["guid"]] == ["Front 1 <b>bold</b>", "Back 1"]
+    assert n1["guid"] not in full
     assert full[n2["guid"]] == ["Front 2 <b>bold</b>", "Back 2"]
 
 
