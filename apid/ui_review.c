@@ -235,8 +235,10 @@ maintainers_section(struct evbuffer *b, struct ui_req *ur, const char *hash, int
 	db_stmt_done(st);
 	if (n > 0)
 		evbuffer_add_printf(b, "</table>");
-	else
+	else if (rc == DB_OK)
 		evbuffer_add_printf(b, "<p class=mut>None.</p>");
+	if (rc < 0)
+		evbuffer_add_printf(b, "<p class=err>The list may be incomplete.</p>");
 	if (!owner)
 		return;
 	evbuffer_add_printf(b, "<form method=post action=\"/ui/deck/%s/maintainers\">", hash);
@@ -494,14 +496,13 @@ commit_checked(struct ui_req *ur, const char **action)
 	struct review_actor	 who = { ur->sess.user, 0 };
 	char			 seg[24], err[256], *end;
 	long long		 id;
-	int			 rc;
 
 	if (split_tail(http_req_path_tail(ur->req), seg, sizeof(seg), action) == -1 ||
 	    (id = strtoll(seg, &end, 10)) <= 0 || *end != '\0' || seg[0] == '0') {
 		ui_error(ur->req, 404, &ur->sess, "There is no such commit.");
 		return 0;
 	}
-	switch ((rc = review_may(apid->db, &who, id, err, sizeof(err)))) {
+	switch (review_may(apid->db, &who, id, err, sizeof(err))) {
 	case REVIEW_OK:
 		return id;
 	case REVIEW_FORBIDDEN:

@@ -104,7 +104,8 @@ form_cookie(const char *hdr, size_t len, const char *name, char *out, size_t out
 				vs++;
 			while (ve > vs && (hdr[ve - 1] == ' ' || hdr[ve - 1] == '\t'))
 				ve--;
-			if (ve - vs >= 2 && hdr[vs] == '"' && hdr[ve - 1] == '"') {
+			/* A quoted value: DQUOTE *cookie-octet DQUOTE. */
+			if (ve > vs + 1 && hdr[vs] == '"' && hdr[ve - 1] == '"') {
 				vs++;
 				ve--;
 			}
