@@ -1052,43 +1052,121 @@ all_blank(struct suggest *s, struct json_object *fields)
 	return 1;
 }
 
-/* §6.3.3 reviewed note: a pending row per position that differs from every row there. */
-static int
-suggest_fields(struct suggest *s, struct json_object *fields, struct smodel *m, int64_t note)
+/* Every field row of a note, reviewed or not, to compare submissions with. */
+struct rows {
+	int64_t	*pos;
+	char	**content;
+	size_t	 n;
+};
+
+static void
+rows_free(struct rows *r)
 {
-	static const char rows_sql[] =
-	    "SELECT count(*), coalesce(sum(content = ?3), 0) FROM fields"
-	    " WHERE note = ?1 AND position = ?2";
+	size_t	i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->content[i]);
+	free(r->pos);
+	free(r->content);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+rows_load(struct suggest *s, int64_t note, struct rows *r)
+{
+	static const char sql[] = "SELECT position, content FROM fields WHERE note = ?1";
 	sqlite3_stmt	*st;
-	size_t		 i, n = json_object_array_length(fields);
-	int64_t		 rows = 0, same = 0;
+	size_t		 cap = 0;
+	void		*p;
 	int		 rc;
 
-	for (i = 0; i < n && i < m->nfields; i++) {
+	memset(r, 0, sizeof(*r));
+	if ((st = db_stmt(apid->db, sql)) == NULL)
+		return fault(s);
+	sqlite3_bind_int64(st, 1, note);
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (r->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = reallocarray(r->pos, cap, sizeof(*r->pos))) == NULL) {
+				rc = DB_ERR;
+				break;
+			}
+			r->pos = p;
+			if ((p = reallocarray(r->content, cap, sizeof(*r->content))) == NULL) {
+				rc = DB_ERR;
+				break;
+			}
+			r->content = p;
+		}
+		r->pos[r->n] = sqlite3_column_int64(st, 0);
+		if ((r->content[r->n] = strdup((const char *)sqlite3_column_text(st, 1))) == NULL) {
+			rc = DB_ERR;
+			break;
+		}
+		r->n++;
+	}
+	db_stmt_done(st);
+	return rc == DB_OK ? 0 : fault(s);
+}
+
+/* How many rows are at pos, and whether one holds exactly text (len bytes). */
+static size_t
+rows_at(const struct rows *r, int64_t pos, const char *text, size_t len, int *same)
+{
+	size_t	i, n = 0;
+
+	*same = 0;
+	for (i = 0; i < r->n; i++) {
+		if (r->pos[i] != pos)
+			continue;
+		n++;
+		if (strlen(r->content[i]) == len && memcmp(r->content[i], text, len) == 0)
+			*same = 1;
+	}
+	return n;
+}
+
+/*
+ * §6.3.3 reviewed note: a pending row per position whose cleaned content
+ * differs from every row there. A field sent exactly as stored (what a
+ * subscriber pulled) is unchanged without being cleaned again: a bulk
+ * suggestion of a whole deck costs a lookup per note, not a cleaning per
+ * field. *nonblank: some field is not blank.
+ */
+static int
+suggest_fields(struct suggest *s, struct json_object *fields, struct smodel *m, int64_t note,
+    int *nonblank)
+{
+	struct json_object	*f;
+	struct rows		 r;
+	size_t			 i, n = json_object_array_length(fields), nrows;
+	int			 same, rc = 0;
+
+	*nonblank = 0;
+	if (rows_load(s, note, &r) == -1)
+		return -1;
+	for (i = 0; i < n && i < m->nfields && rc == 0; i++) {
 		if (!open_position(m, i))
 			continue;
-		if (clean_json(s, json_object_array_get_idx(fields, i)) == -1)
-			return -1;
-		if ((st = db_stmt(apid->db, rows_sql)) == NULL)
-			return fault(s);
-		sqlite3_bind_int64(st, 1, note);
-		sqlite3_bind_int64(st, 2, (int64_t)i);
-		sqlite3_bind_text(st, 3, s->clean.data != NULL ? s->clean.data : "",
-		    (int)s->clean.len, SQLITE_STATIC);
-		if ((rc = db_step(st)) == DB_ROW) {
-			rows = sqlite3_column_int64(st, 0);
-			same = sqlite3_column_int64(st, 1);
-		}
-		db_stmt_done(st);
-		if (rc != DB_ROW)
-			return fault(s);
-		/* An empty value only asks to remove an existing field. */
-		if (same > 0 || (s->clean.len == 0 && rows == 0))
+		f = json_object_array_get_idx(fields, i);
+		rows_at(&r, (int64_t)i, json_object_get_string(f),
+		    (size_t)json_object_get_string_len(f), &same);
+		if (same) {
+			*nonblank |= json_object_get_string_len(f) > 0;
 			continue;
-		if (field_row(s, note, i, s->commit) == -1)
-			return -1;
+		}
+		if ((rc = clean_json(s, f)) == -1)
+			break;
+		*nonblank |= s->clean.len > 0;
+		nrows = rows_at(&r, (int64_t)i, s->clean.data != NULL ? s->clean.data : "",
+		    s->clean.len, &same);
+		/* An empty value only asks to remove an existing field. */
+		if (same || (s->clean.len == 0 && nrows == 0))
+			continue;
+		rc = field_row(s, note, i, s->commit);
 	}
-	return 0;
+	rows_free(&r);
+	return rc;
 }
 
 /* Tag additions and removals against the reviewed set, as pending rows. */
@@ -1251,7 +1329,7 @@ note_value(struct suggest *s, struct json_object *note)
 	struct json_object	*fields = member(note, "fields");
 	struct smodel		*m;
 	struct existing		 e;
-	int			 rc, blank;
+	int			 rc, blank, nonblank;
 
 	if ((m = note_model(s, member(note, "note_model_uuid"))) == NULL)
 		return -1;
@@ -1263,17 +1341,25 @@ note_value(struct suggest *s, struct json_object *note)
 		return 0;
 	if (json_object_array_length(fields) == 0)
 		return fail(s, 422, "At least one field is required");
-	if ((blank = all_blank(s, fields)) == -1)
+	/*
+	 * Rows written before an empty payload is refused go with the
+	 * request's rollback, so the check may come after them.
+	 */
+	nonblank = 0;
+	if (e.reviewed && suggest_fields(s, fields, m, e.id, &nonblank) == -1)
 		return -1;
-	if (blank)
-		return fail(s, 422, "%s", s->approved ?
-		    "All fields are empty; refusing to overwrite and wipe the note" :
-		    "All fields are empty; refusing to apply an empty update");
+	if (!nonblank) {
+		if ((blank = all_blank(s, fields)) == -1)
+			return -1;
+		if (blank)
+			return fail(s, 422, "%s", s->approved ?
+			    "All fields are empty; refusing to overwrite and wipe the note" :
+			    "All fields are empty; refusing to apply an empty update");
+	}
 	s->nnotes++;
 	if (!e.reviewed)
 		return edit_pending(s, note, m, e.id) == -1 ? -1 : note_move(s, &e, d->id);
-	if (suggest_fields(s, fields, m, e.id) == -1 ||
-	    suggest_tags(s, member(note, "tags"), e.id) == -1)
+	if (suggest_tags(s, member(note, "tags"), e.id) == -1)
 		return -1;
 	return note_move(s, &e, d->id);
 }
