@@ -9,9 +9,10 @@
  * and CrowdAnki puts a deck's "name" after its "children" and the root's
  * "note_models" after every note of the subdecks. So the deck string is
  * spooled to an unlinked file in data_dir as it arrives and read twice once
- * the body is in: the first pass checks its shape and keeps each deck's
- * name, description and uuid and the note models; the second, inside one
- * transaction, places each deck and stores each note. Memory stays at a
+ * the body is in: the first pass checks its syntax and the decks' shape and
+ * keeps each deck's name, description and uuid and the note models; the
+ * second, inside one transaction, places each deck and checks and stores
+ * each note. Memory stays at a
  * note and a window, whatever the size of the submission.
  *
  * A suggestion becomes unreviewed rows under one commit (§6.3.3, new notes
@@ -419,7 +420,11 @@ inner_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
 		return fail(s, 400, "%s", MSG_BAD_DECK);
 	if (key_is(js, -2, "children"))
 		return deck_push(s);
-	if (s->pass == 2 && key_is(js, -2, "note_models"))
+	/*
+	 * Pass 1 only checks the syntax of notes, pass 2 their shape: a bad one
+	 * then fails the request, whose transaction takes back what came before.
+	 */
+	if (key_is(js, -2, s->pass == 1 ? "notes" : "note_models"))
 		return JSONSTREAM_SKIP;
 	return JSONSTREAM_CAPTURE;
 }
@@ -474,7 +479,7 @@ inner_value(void *arg, struct jsonstream *js, struct json_object *v)
 		return model_value(s, v);
 	if (!notetype_note_valid(v))
 		return fail(s, 400, "%s", MSG_BAD_DECK);
-	return s->pass == 2 ? note_value(s, v) : 0;
+	return note_value(s, v);
 }
 
 static int
