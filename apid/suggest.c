@@ -38,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "apid/apid.h"
@@ -88,6 +89,20 @@
 #define K_MODELS	0x20
 #define K_REQUIRED	0x1f
 
+/*
+ * Where a submission is. Each stage is one or more steps, one per turn of
+ * the event loop: pass 1 and pass 2 a window of the spool each (pass 2 in
+ * a transaction of its own), so that other requests are served between.
+ */
+enum stage {
+	ST_PASS1,	/* the deck's syntax and shape, its names and models */
+	ST_SETUP,	/* the commit, the root, the path, the notetype gate */
+	ST_PASS2,	/* decks placed, notes stored */
+	ST_FINAL,	/* commits.deck; a force_overwrite is applied */
+	ST_UNDO,	/* a failure after rows were committed: they go */
+	ST_DONE
+};
+
 /* A deck of the submission, in document (pre-)order. */
 struct sdeck {
 	char	*name, *desc, *uuid;	/* as sent */
@@ -95,6 +110,7 @@ struct sdeck {
 	unsigned seen;
 	int64_t	 id;			/* its server deck (pass 2) */
 	char	*path;			/* its full_path (pass 2) */
+	int	 created;		/* by this request: undone if it fails */
 };
 
 /* A note model of the submission: its uuid and the server's notetype. */
@@ -134,6 +150,18 @@ struct suggest {
 	/* The first failure decides the answer. */
 	int			 status;
 	char			 msg[512];
+
+	/* Steps between other requests. */
+	enum stage		 stage;
+	struct event		*ev;
+	struct jsonstream	*inner;		/* the pass under way */
+	char			*win;
+	int			 written;	/* rows of this request are committed */
+	int64_t			 target;	/* commits.deck, set at the end */
+	int64_t			*created;	/* notes made */
+	size_t			 ncreated, capcreated;
+	int			 restrict_nt;
+	char			*server_name;
 
 	/* Pass 2. */
 	int64_t			 commit, root, owner, now;
@@ -499,38 +527,44 @@ inner_end(void *arg, struct jsonstream *js, enum jsonstream_type t)
 
 static const struct jsonstream_cb inner_cb = { inner_begin, inner_value, NULL, inner_end };
 
-/* Reads the spooled deck through a fresh reader; 0, or -1 with s->status set. */
+/* A pass over the spooled deck starts: a fresh reader at its start. 0 or -1. */
 static int
-deck_pass(struct suggest *s, int pass)
+pass_start(struct suggest *s, int pass)
 {
 	struct jsonstream_conf	 conf = { .max_depth = SUG_JSON_DEPTH };
-	struct jsonstream	*js;
-	char			*win;
-	size_t			 n;
-	int			 rc = 0;
 
 	s->pass = pass;
 	s->ndecks = 0;
 	s->depth = 0;
-	if (fseek(s->spool, 0, SEEK_SET) == -1 || (win = malloc(SUG_WINDOW)) == NULL)
+	jsonstream_free(s->inner);
+	if (fseek(s->spool, 0, SEEK_SET) == -1 ||
+	    (s->win == NULL && (s->win = malloc(SUG_WINDOW)) == NULL) ||
+	    (s->inner = jsonstream_new(&conf, &inner_cb, s)) == NULL)
 		return fault(s);
-	if ((js = jsonstream_new(&conf, &inner_cb, s)) == NULL) {
-		free(win);
+	return 0;
+}
+
+/*
+ * The next window of the spool through the pass's reader: 1 while there
+ * is more, 0 at the end (the deck complete), -1 with s->status set.
+ */
+static int
+pass_window(struct suggest *s)
+{
+	size_t	n;
+	int	rc;
+
+	if ((n = fread(s->win, 1, SUG_WINDOW, s->spool)) > 0)
+		rc = jsonstream_feed(s->inner, s->win, n);
+	else if (ferror(s->spool))
 		return fault(s);
+	else
+		rc = jsonstream_finish(s->inner);
+	if (rc != 0 || s->status != 0) {
+		log_debug("submitCard: deck pass %d: %s", s->pass, jsonstream_errmsg(s->inner));
+		return fail(s, 400, "%s", MSG_BAD_DECK);
 	}
-	while (rc == 0 && (n = fread(win, 1, SUG_WINDOW, s->spool)) > 0)
-		rc = jsonstream_feed(js, win, n);
-	if (rc == 0 && ferror(s->spool))
-		rc = fault(s);
-	if (rc == 0)
-		rc = jsonstream_finish(js);
-	if (rc != 0) {
-		log_debug("submitCard: deck pass %d: %s", pass, jsonstream_errmsg(js));
-		fail(s, 400, "%s", MSG_BAD_DECK);
-	}
-	jsonstream_free(js);
-	free(win);
-	return s->status == 0 ? 0 : -1;
+	return n > 0 ? 1 : 0;
 }
 
 /* ---- placing decks (pass 2) --------------------------------------------------------------- */
@@ -610,19 +644,16 @@ find_path(struct suggest *s, const char *path)
 	return rc < 0 ? fault(s) : id;
 }
 
-/* commits.deck := deck if still NULL (§6.3 step 5). */
+/*
+ * commits.deck := deck if still NULL (§6.3 step 5), written at the end: a
+ * commit without a deck is in no review list while it is being filled.
+ */
 static int
 commit_deck(struct suggest *s, int64_t deck)
 {
-	static const char sql[] =
-	    "UPDATE commits SET deck = ?2 WHERE commit_id = ?1 AND deck IS NULL";
-	sqlite3_stmt	*st;
-
-	if ((st = db_stmt(apid->db, sql)) == NULL)
-		return fault(s);
-	sqlite3_bind_int64(st, 1, s->commit);
-	sqlite3_bind_int64(st, 2, deck);
-	return run(st) == DB_OK ? 0 : fault(s);
+	if (s->target == 0)
+		s->target = deck;
+	return 0;
 }
 
 /* §6.3 step 8: a new subdeck under parent, named name (cleaned). */
@@ -693,6 +724,7 @@ new_subdeck(struct suggest *s, struct sdeck *d, int64_t parent, const char *pare
 	}
 	d->id = db_last_insert_id(apid->db);
 	d->path = path;
+	d->created = 1;
 	log_info("submitCard: new subdeck %s (%s)", path, hash);
 	if (tree_add(s, d->id) == -1)
 		return fault(s);
@@ -988,6 +1020,22 @@ stored_tags(struct suggest *s, int64_t note, int reviewed, struct tagset *out)
 	return rc == DB_OK ? 0 : fault(s);
 }
 
+/* Remembers a note this request made, to delete it if the request fails. */
+static int
+created_add(struct suggest *s, int64_t id)
+{
+	int64_t	*p;
+
+	if (s->ncreated == s->capcreated) {
+		s->capcreated = s->capcreated ? s->capcreated * 2 : 64;
+		if ((p = reallocarray(s->created, s->capcreated, sizeof(*p))) == NULL)
+			return -1;
+		s->created = p;
+	}
+	s->created[s->ncreated++] = id;
+	return 0;
+}
+
 /* §6.3.1: a new note, unreviewed (review_apply approves it for a maintainer). */
 static int
 new_note(struct suggest *s, struct json_object *note, struct smodel *m, int64_t deck)
@@ -1016,6 +1064,8 @@ new_note(struct suggest *s, struct json_object *note, struct smodel *m, int64_t 
 	if ((rc = run(st)) != DB_OK)
 		return rc == DB_CONSTRAINT ? fail(s, 422, "Deck does not exist") : fault(s);
 	id = db_last_insert_id(apid->db);
+	if (created_add(s, id) == -1)
+		return fault(s);
 	for (i = 0; i < n && i < m->nfields; i++) {
 		if (!open_position(m, i))
 			continue;
@@ -1467,52 +1517,238 @@ notetype_gate(struct suggest *s, int restrict_nt)
 	return 0;
 }
 
-/* Everything after the body, in one transaction. */
-static void
-submit_run(struct suggest *s)
+/* ST_SETUP: the commit (without its deck yet), the root, the path, the gate. */
+static int
+stage_setup(struct suggest *s)
 {
-	char	*server_name = NULL, err[256];
-	int	 restrict_nt = 1, rc;
+	int	rc;
 
-	if (db_begin(apid->db) != DB_OK) {
-		fault(s);
-		return;
-	}
+	if (db_begin(apid->db) != DB_OK)
+		return fault(s);
 	s->now = db_now_us();
 	if (commit_row(s, s->rationale, s->text, 0) == -1) {
 		fail(s, 500, "%s", MSG_NO_COMMIT);
-		goto out;
+		goto fail;
 	}
 	s->approved = s->force && decks_owner_or_maintainer(s->user, s->remote);
-	if ((rc = root_get(s, s->remote, &server_name, &restrict_nt)) != 1) {
+	if ((rc = root_get(s, s->remote, &s->server_name, &s->restrict_nt)) != 1) {
 		if (rc == 0)
 			fail(s, 404, "%s", MSG_DECK_NAME);
 		else
 			fault(s);
-		goto out;
+		goto fail;
 	}
-	if (normalise_path(s, server_name) == -1 || notetype_gate(s, restrict_nt) == -1 ||
-	    tree_load(s) == -1 || deck_pass(s, 2) == -1)
-		goto out;
-	if (s->approved) {
-		rc = review_apply(apid->db, s->user, s->commit, err, sizeof(err));
-		if (rc == REVIEW_INVALID)
-			fail(s, 422, "%s", err);
-		else if (rc != REVIEW_OK && rc != REVIEW_NOTHING)
-			fault(s);
-	}
-out:
-	free(server_name);
-	if (s->status != 0) {
+	if (normalise_path(s, s->server_name) == -1 || notetype_gate(s, s->restrict_nt) == -1 ||
+	    tree_load(s) == -1)
+		goto fail;
+	if (db_commit(apid->db) != DB_OK)
+		return fault(s);
+	s->written = 1;
+	return pass_start(s, 2);
+fail:
+	db_rollback(apid->db);
+	return -1;
+}
+
+/* ST_PASS2: a window in its own transaction; 1 more, 0 done, -1 failed. */
+static int
+stage_pass2(struct suggest *s)
+{
+	int	rc;
+
+	if (db_begin(apid->db) != DB_OK)
+		return fault(s);
+	if ((rc = pass_window(s)) == -1) {
 		db_rollback(apid->db);
-		return;
+		return -1;
 	}
-	if (db_commit(apid->db) != DB_OK) {
-		fault(s);
-		return;
+	if (db_commit(apid->db) != DB_OK)
+		return fault(s);
+	return rc;
+}
+
+/* ST_FINAL: the commit joins its deck's review list, or is applied at once. */
+static int
+stage_final(struct suggest *s)
+{
+	static const char sql[] = "UPDATE commits SET deck = ?2 WHERE commit_id = ?1";
+	sqlite3_stmt	*st;
+	char		 err[256];
+	int		 rc;
+
+	if (db_begin(apid->db) != DB_OK)
+		return fault(s);
+	if (s->target != 0) {
+		if ((st = db_stmt(apid->db, sql)) == NULL) {
+			fault(s);
+			goto fail;
+		}
+		sqlite3_bind_int64(st, 1, s->commit);
+		sqlite3_bind_int64(st, 2, s->target);
+		if (run(st) != DB_OK) {
+			fault(s);
+			goto fail;
+		}
 	}
+	if (s->approved && s->target != 0) {
+		rc = review_apply(apid->db, s->user, s->commit, err, sizeof(err));
+		if (rc == REVIEW_INVALID) {
+			fail(s, 422, "%s", err);
+			goto fail;
+		}
+		if (rc != REVIEW_OK && rc != REVIEW_NOTHING) {
+			fault(s);
+			goto fail;
+		}
+	}
+	if (db_commit(apid->db) != DB_OK)
+		return fault(s);
 	log_info("submitCard: commit %lld on %s: %zu notes%s", (long long)s->commit, s->remote,
 	    s->nnotes, s->approved ? ", applied" : "");
+	return 0;
+fail:
+	db_rollback(apid->db);
+	return -1;
+}
+
+/*
+ * ST_UNDO: what the committed windows wrote goes: the notes and subdecks
+ * made, the pending rows and requests of the commit, the commit. (A
+ * pending new note of another commit edited in place stays edited.)
+ */
+static int
+stage_undo(struct suggest *s)
+{
+	static const char note_sql[] = "DELETE FROM notes WHERE id = ?1 AND reviewed = 0";
+	static const char deck_sql[] = "DELETE FROM decks WHERE id = ?1";
+	static const char *const sql[] = {
+		"DELETE FROM fields WHERE commit_id = ?1 AND reviewed = 0",
+		"DELETE FROM tags WHERE commit_id = ?1 AND reviewed = 0",
+		"DELETE FROM commits WHERE commit_id = ?1",
+	};
+	sqlite3_stmt	*st;
+	size_t		 i;
+
+	if (db_begin(apid->db) != DB_OK)
+		return -1;
+	for (i = 0; i < s->ncreated; i++) {
+		if ((st = db_stmt(apid->db, note_sql)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, s->created[i]);
+		if (run(st) != DB_OK)
+			goto fail;
+	}
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if ((st = db_stmt(apid->db, sql[i])) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, s->commit);
+		if (run(st) != DB_OK)
+			goto fail;
+	}
+	/* Subdecks last made first: children before their parents. */
+	for (i = SUG_MAX_DECKS; i-- > 0;) {
+		if (!s->decks[i].created)
+			continue;
+		if ((st = db_stmt(apid->db, deck_sql)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, s->decks[i].id);
+		if (run(st) != DB_OK)
+			goto fail;
+	}
+	if (db_commit(apid->db) == DB_OK)
+		return 0;
+fail:
+	db_rollback(apid->db);
+	log_warnx("submitCard: the rows of failed commit %lld stay", (long long)s->commit);
+	return -1;
+}
+
+static void	suggest_destroy(struct suggest *);
+static void	step_schedule(struct suggest *);
+
+static void
+suggest_answer(struct suggest *s)
+{
+	if (s->call == NULL)
+		return;
+	if (s->status == 0)
+		call_text(s->call, 200, "Success");
+	else {
+		if (s->status >= 500)
+			log_warnx("submitCard: %d %s", s->status, s->msg);
+		call_text(s->call, s->status, s->msg);
+	}
+}
+
+/* One step; the next stage when it ends. Returns 1 to be called again. */
+static int
+step_once(struct suggest *s)
+{
+	int	rc;
+
+	/* Nobody waits for the answer: stop, and take back what was written. */
+	if (s->call == NULL && s->stage < ST_UNDO)
+		fail(s, 500, "%s", "the request went away");
+	switch (s->stage) {
+	case ST_PASS1:
+		rc = s->status != 0 ? -1 : pass_window(s);
+		if (rc == 1)
+			return 1;
+		s->stage = rc == 0 ? ST_SETUP : ST_DONE;
+		break;
+	case ST_SETUP:
+		if (s->status == 0 && stage_setup(s) == 0)
+			s->stage = ST_PASS2;
+		else
+			s->stage = s->written ? ST_UNDO : ST_DONE;
+		break;
+	case ST_PASS2:
+		rc = s->status != 0 ? -1 : stage_pass2(s);
+		if (rc == 1)
+			return 1;
+		s->stage = rc == 0 ? ST_FINAL : ST_UNDO;
+		break;
+	case ST_FINAL:
+		s->stage = s->status == 0 && stage_final(s) == 0 ? ST_DONE : ST_UNDO;
+		break;
+	case ST_UNDO:
+		stage_undo(s);
+		s->stage = ST_DONE;
+		break;
+	case ST_DONE:
+		break;
+	}
+	if (s->stage == ST_DONE) {
+		suggest_answer(s);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+step_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct suggest	*s = arg;
+
+	if (step_once(s))
+		step_schedule(s);
+	else if (s->call == NULL)
+		suggest_destroy(s);
+}
+
+/* Arms the next step for the next loop turn; without a timer, runs them all now. */
+static void
+step_schedule(struct suggest *s)
+{
+	static const struct timeval soon = { 0, 0 };
+
+	if (s->ev == NULL)
+		s->ev = evtimer_new(apid->d.base, step_run, s);
+	if (s->ev != NULL && evtimer_add(s->ev, &soon) == 0)
+		return;
+	log_warnx("submitCard: no timer event; finishing at once");
+	while (step_once(s))
+		;
 }
 
 static struct suggest *
@@ -1548,17 +1784,16 @@ suggest_new(struct apid_call *call)
 }
 
 static void
-suggest_free(struct apid_call *call)
+suggest_destroy(struct suggest *s)
 {
-	struct suggest	*s = call->state;
-	size_t		 i;
+	size_t	i;
 
-	if (s == NULL)
-		return;
-	call->state = NULL;
+	if (s->ev != NULL)
+		event_free(s->ev);
 	if (s->spool != NULL)
 		fclose(s->spool);
 	jsonstream_free(s->outer);
+	jsonstream_free(s->inner);
 	for (i = 0; s->decks != NULL && i < SUG_MAX_DECKS; i++) {
 		free(s->decks[i].name);
 		free(s->decks[i].desc);
@@ -1573,12 +1808,29 @@ suggest_free(struct apid_call *call)
 	}
 	free(s->models);
 	free(s->tree);
+	free(s->created);
+	free(s->win);
+	free(s->server_name);
 	free(s->remote);
 	free(s->path);
 	free(s->newname);
 	free(s->text);
 	sanitize_buf_free(&s->clean);
 	free(s);
+}
+
+/* The request is gone, answered or not; steps under way finish without it. */
+static void
+suggest_free(struct apid_call *call)
+{
+	struct suggest	*s = call->state;
+
+	if (s == NULL)
+		return;
+	call->state = NULL;
+	s->call = NULL;
+	if (s->ev == NULL || !evtimer_pending(s->ev, NULL))
+		suggest_destroy(s);	/* else step_run() does, at the end */
 }
 
 static int
@@ -1619,15 +1871,12 @@ submit_card(struct apid_call *call)
 		call_text(call, 503, "Server busy, please retry");
 		return;
 	}
-	if (deck_pass(s, 1) == 0)
-		submit_run(s);
-	if (s->status == 0)
-		call_text(call, 200, "Success");
-	else {
-		if (s->status >= 500)
-			log_warnx("submitCard: %d %s", s->status, s->msg);
-		call_text(call, s->status, s->msg);
+	s->stage = ST_PASS1;
+	if (pass_start(s, 1) == -1) {
+		suggest_answer(s);
+		return;
 	}
+	step_schedule(s);
 }
 
 /* ---- /requestRemoval (§6.12) ------------------------------------------------------------------ */

@@ -158,7 +158,13 @@ def main():
             if (r.status_code, r.text) != (200, "Success"):
                 raise RuntimeError(f"suggestion failed: {r.status_code} {r.text}")
             bulk = suggest_body(deck_hash, m, list(range(bp.NDECKS)), EDIT_EVERY, 0, 9, "bulk")
+            health = s.url("apid", "/health")
+            idle_lat = bp.idle_health(health)
+            probe = bp.HealthProbe(health)
+            probe.start()
             r, bulk_s = post(s, "/submitCard", bulk, sub.token)
+            probe.stop.set()
+            probe.join()
             if (r.status_code, r.text) != (200, "Success"):
                 raise RuntimeError(f"bulk suggestion failed: {r.status_code} {r.text}")
             listed, list_s = ctl(s, "review", "list", deck_hash, "--json")
@@ -187,6 +193,8 @@ def main():
     row(f"editor suggestion ({small_edits} edits, 10 new)", small_s, "s", pub_s, "publish")
     row(f"bulk suggestion ({total} notes, {bulk_edits} edits)", bulk_s, "s", pub_s,
         "publish")
+    row(f"slowest /health during the bulk one (of {probe.n})", probe.worst * 1000, "ms",
+        idle_lat * 1000, "idle apid")
     row("review list --json (ctl)", list_s, "s", pub_s, "publish")
     row("review show --json, editor commit (ctl)", show_s, "s", pub_s, "publish")
     row("approve editor commit (ctl)", appr_small_s, "s", pub_s, "publish")
