@@ -9,9 +9,10 @@
  * and CrowdAnki puts a deck's "name" after its "children" and the root's
  * "note_models" after every note of the subdecks. So the deck string is
  * spooled to an unlinked file in data_dir as it arrives and read twice once
- * the body is in: the first pass checks its shape and keeps each deck's
- * name, description and uuid and the note models; the second, inside one
- * transaction, places each deck and stores each note. Memory stays at a
+ * the body is in: the first pass checks its syntax and the decks' shape and
+ * keeps each deck's name, description and uuid and the note models; the
+ * second, inside one transaction, places each deck and checks and stores
+ * each note. Memory stays at a
  * note and a window, whatever the size of the submission.
  *
  * A suggestion becomes unreviewed rows under one commit (§6.3.3, new notes
@@ -37,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "apid/apid.h"
@@ -87,6 +89,20 @@
 #define K_MODELS	0x20
 #define K_REQUIRED	0x1f
 
+/*
+ * Where a submission is. Each stage is one or more steps, one per turn of
+ * the event loop: pass 1 and pass 2 a window of the spool each (pass 2 in
+ * a transaction of its own), so that other requests are served between.
+ */
+enum stage {
+	ST_PASS1,	/* the deck's syntax and shape, its names and models */
+	ST_SETUP,	/* the commit, the root, the path, the notetype gate */
+	ST_PASS2,	/* decks placed, notes stored */
+	ST_FINAL,	/* commits.deck; a force_overwrite is applied */
+	ST_UNDO,	/* a failure after rows were committed: they go */
+	ST_DONE
+};
+
 /* A deck of the submission, in document (pre-)order. */
 struct sdeck {
 	char	*name, *desc, *uuid;	/* as sent */
@@ -94,6 +110,7 @@ struct sdeck {
 	unsigned seen;
 	int64_t	 id;			/* its server deck (pass 2) */
 	char	*path;			/* its full_path (pass 2) */
+	int	 created;		/* by this request: undone if it fails */
 };
 
 /* A note model of the submission: its uuid and the server's notetype. */
@@ -133,6 +150,18 @@ struct suggest {
 	/* The first failure decides the answer. */
 	int			 status;
 	char			 msg[512];
+
+	/* Steps between other requests. */
+	enum stage		 stage;
+	struct event		*ev;
+	struct jsonstream	*inner;		/* the pass under way */
+	char			*win;
+	int			 written;	/* rows of this request are committed */
+	int64_t			 target;	/* commits.deck, set at the end */
+	int64_t			*created;	/* notes made */
+	size_t			 ncreated, capcreated;
+	int			 restrict_nt;
+	char			*server_name;
 
 	/* Pass 2. */
 	int64_t			 commit, root, owner, now;
@@ -419,7 +448,11 @@ inner_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
 		return fail(s, 400, "%s", MSG_BAD_DECK);
 	if (key_is(js, -2, "children"))
 		return deck_push(s);
-	if (s->pass == 2 && key_is(js, -2, "note_models"))
+	/*
+	 * Pass 1 only checks the syntax of notes, pass 2 their shape: a bad one
+	 * then fails the request, whose transaction takes back what came before.
+	 */
+	if (key_is(js, -2, s->pass == 1 ? "notes" : "note_models"))
 		return JSONSTREAM_SKIP;
 	return JSONSTREAM_CAPTURE;
 }
@@ -474,7 +507,7 @@ inner_value(void *arg, struct jsonstream *js, struct json_object *v)
 		return model_value(s, v);
 	if (!notetype_note_valid(v))
 		return fail(s, 400, "%s", MSG_BAD_DECK);
-	return s->pass == 2 ? note_value(s, v) : 0;
+	return note_value(s, v);
 }
 
 static int
@@ -494,38 +527,44 @@ inner_end(void *arg, struct jsonstream *js, enum jsonstream_type t)
 
 static const struct jsonstream_cb inner_cb = { inner_begin, inner_value, NULL, inner_end };
 
-/* Reads the spooled deck through a fresh reader; 0, or -1 with s->status set. */
+/* A pass over the spooled deck starts: a fresh reader at its start. 0 or -1. */
 static int
-deck_pass(struct suggest *s, int pass)
+pass_start(struct suggest *s, int pass)
 {
 	struct jsonstream_conf	 conf = { .max_depth = SUG_JSON_DEPTH };
-	struct jsonstream	*js;
-	char			*win;
-	size_t			 n;
-	int			 rc = 0;
 
 	s->pass = pass;
 	s->ndecks = 0;
 	s->depth = 0;
-	if (fseek(s->spool, 0, SEEK_SET) == -1 || (win = malloc(SUG_WINDOW)) == NULL)
+	jsonstream_free(s->inner);
+	if (fseek(s->spool, 0, SEEK_SET) == -1 ||
+	    (s->win == NULL && (s->win = malloc(SUG_WINDOW)) == NULL) ||
+	    (s->inner = jsonstream_new(&conf, &inner_cb, s)) == NULL)
 		return fault(s);
-	if ((js = jsonstream_new(&conf, &inner_cb, s)) == NULL) {
-		free(win);
+	return 0;
+}
+
+/*
+ * The next window of the spool through the pass's reader: 1 while there
+ * is more, 0 at the end (the deck complete), -1 with s->status set.
+ */
+static int
+pass_window(struct suggest *s)
+{
+	size_t	n;
+	int	rc;
+
+	if ((n = fread(s->win, 1, SUG_WINDOW, s->spool)) > 0)
+		rc = jsonstream_feed(s->inner, s->win, n);
+	else if (ferror(s->spool))
 		return fault(s);
+	else
+		rc = jsonstream_finish(s->inner);
+	if (rc != 0 || s->status != 0) {
+		log_debug("submitCard: deck pass %d: %s", s->pass, jsonstream_errmsg(s->inner));
+		return fail(s, 400, "%s", MSG_BAD_DECK);
 	}
-	while (rc == 0 && (n = fread(win, 1, SUG_WINDOW, s->spool)) > 0)
-		rc = jsonstream_feed(js, win, n);
-	if (rc == 0 && ferror(s->spool))
-		rc = fault(s);
-	if (rc == 0)
-		rc = jsonstream_finish(js);
-	if (rc != 0) {
-		log_debug("submitCard: deck pass %d: %s", pass, jsonstream_errmsg(js));
-		fail(s, 400, "%s", MSG_BAD_DECK);
-	}
-	jsonstream_free(js);
-	free(win);
-	return s->status == 0 ? 0 : -1;
+	return n > 0 ? 1 : 0;
 }
 
 /* ---- placing decks (pass 2) --------------------------------------------------------------- */
@@ -605,19 +644,16 @@ find_path(struct suggest *s, const char *path)
 	return rc < 0 ? fault(s) : id;
 }
 
-/* commits.deck := deck if still NULL (§6.3 step 5). */
+/*
+ * commits.deck := deck if still NULL (§6.3 step 5), written at the end: a
+ * commit without a deck is in no review list while it is being filled.
+ */
 static int
 commit_deck(struct suggest *s, int64_t deck)
 {
-	static const char sql[] =
-	    "UPDATE commits SET deck = ?2 WHERE commit_id = ?1 AND deck IS NULL";
-	sqlite3_stmt	*st;
-
-	if ((st = db_stmt(apid->db, sql)) == NULL)
-		return fault(s);
-	sqlite3_bind_int64(st, 1, s->commit);
-	sqlite3_bind_int64(st, 2, deck);
-	return run(st) == DB_OK ? 0 : fault(s);
+	if (s->target == 0)
+		s->target = deck;
+	return 0;
 }
 
 /* §6.3 step 8: a new subdeck under parent, named name (cleaned). */
@@ -688,6 +724,7 @@ new_subdeck(struct suggest *s, struct sdeck *d, int64_t parent, const char *pare
 	}
 	d->id = db_last_insert_id(apid->db);
 	d->path = path;
+	d->created = 1;
 	log_info("submitCard: new subdeck %s (%s)", path, hash);
 	if (tree_add(s, d->id) == -1)
 		return fault(s);
@@ -983,6 +1020,22 @@ stored_tags(struct suggest *s, int64_t note, int reviewed, struct tagset *out)
 	return rc == DB_OK ? 0 : fault(s);
 }
 
+/* Remembers a note this request made, to delete it if the request fails. */
+static int
+created_add(struct suggest *s, int64_t id)
+{
+	int64_t	*p;
+
+	if (s->ncreated == s->capcreated) {
+		s->capcreated = s->capcreated ? s->capcreated * 2 : 64;
+		if ((p = reallocarray(s->created, s->capcreated, sizeof(*p))) == NULL)
+			return -1;
+		s->created = p;
+	}
+	s->created[s->ncreated++] = id;
+	return 0;
+}
+
 /* §6.3.1: a new note, unreviewed (review_apply approves it for a maintainer). */
 static int
 new_note(struct suggest *s, struct json_object *note, struct smodel *m, int64_t deck)
@@ -1011,6 +1064,8 @@ new_note(struct suggest *s, struct json_object *note, struct smodel *m, int64_t 
 	if ((rc = run(st)) != DB_OK)
 		return rc == DB_CONSTRAINT ? fail(s, 422, "Deck does not exist") : fault(s);
 	id = db_last_insert_id(apid->db);
+	if (created_add(s, id) == -1)
+		return fault(s);
 	for (i = 0; i < n && i < m->nfields; i++) {
 		if (!open_position(m, i))
 			continue;
@@ -1052,43 +1107,121 @@ all_blank(struct suggest *s, struct json_object *fields)
 	return 1;
 }
 
-/* §6.3.3 reviewed note: a pending row per position that differs from every row there. */
-static int
-suggest_fields(struct suggest *s, struct json_object *fields, struct smodel *m, int64_t note)
+/* Every field row of a note, reviewed or not, to compare submissions with. */
+struct rows {
+	int64_t	*pos;
+	char	**content;
+	size_t	 n;
+};
+
+static void
+rows_free(struct rows *r)
 {
-	static const char rows_sql[] =
-	    "SELECT count(*), coalesce(sum(content = ?3), 0) FROM fields"
-	    " WHERE note = ?1 AND position = ?2";
+	size_t	i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->content[i]);
+	free(r->pos);
+	free(r->content);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+rows_load(struct suggest *s, int64_t note, struct rows *r)
+{
+	static const char sql[] = "SELECT position, content FROM fields WHERE note = ?1";
 	sqlite3_stmt	*st;
-	size_t		 i, n = json_object_array_length(fields);
-	int64_t		 rows = 0, same = 0;
+	size_t		 cap = 0;
+	void		*p;
 	int		 rc;
 
-	for (i = 0; i < n && i < m->nfields; i++) {
+	memset(r, 0, sizeof(*r));
+	if ((st = db_stmt(apid->db, sql)) == NULL)
+		return fault(s);
+	sqlite3_bind_int64(st, 1, note);
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (r->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = reallocarray(r->pos, cap, sizeof(*r->pos))) == NULL) {
+				rc = DB_ERR;
+				break;
+			}
+			r->pos = p;
+			if ((p = reallocarray(r->content, cap, sizeof(*r->content))) == NULL) {
+				rc = DB_ERR;
+				break;
+			}
+			r->content = p;
+		}
+		r->pos[r->n] = sqlite3_column_int64(st, 0);
+		if ((r->content[r->n] = strdup((const char *)sqlite3_column_text(st, 1))) == NULL) {
+			rc = DB_ERR;
+			break;
+		}
+		r->n++;
+	}
+	db_stmt_done(st);
+	return rc == DB_OK ? 0 : fault(s);
+}
+
+/* How many rows are at pos, and whether one holds exactly text (len bytes). */
+static size_t
+rows_at(const struct rows *r, int64_t pos, const char *text, size_t len, int *same)
+{
+	size_t	i, n = 0;
+
+	*same = 0;
+	for (i = 0; i < r->n; i++) {
+		if (r->pos[i] != pos)
+			continue;
+		n++;
+		if (strlen(r->content[i]) == len && memcmp(r->content[i], text, len) == 0)
+			*same = 1;
+	}
+	return n;
+}
+
+/*
+ * §6.3.3 reviewed note: a pending row per position whose cleaned content
+ * differs from every row there. A field sent exactly as stored (what a
+ * subscriber pulled) is unchanged without being cleaned again: a bulk
+ * suggestion of a whole deck costs a lookup per note, not a cleaning per
+ * field. *nonblank: some field is not blank.
+ */
+static int
+suggest_fields(struct suggest *s, struct json_object *fields, struct smodel *m, int64_t note,
+    int *nonblank)
+{
+	struct json_object	*f;
+	struct rows		 r;
+	size_t			 i, n = json_object_array_length(fields), nrows;
+	int			 same, rc = 0;
+
+	*nonblank = 0;
+	if (rows_load(s, note, &r) == -1)
+		return -1;
+	for (i = 0; i < n && i < m->nfields && rc == 0; i++) {
 		if (!open_position(m, i))
 			continue;
-		if (clean_json(s, json_object_array_get_idx(fields, i)) == -1)
-			return -1;
-		if ((st = db_stmt(apid->db, rows_sql)) == NULL)
-			return fault(s);
-		sqlite3_bind_int64(st, 1, note);
-		sqlite3_bind_int64(st, 2, (int64_t)i);
-		sqlite3_bind_text(st, 3, s->clean.data != NULL ? s->clean.data : "",
-		    (int)s->clean.len, SQLITE_STATIC);
-		if ((rc = db_step(st)) == DB_ROW) {
-			rows = sqlite3_column_int64(st, 0);
-			same = sqlite3_column_int64(st, 1);
-		}
-		db_stmt_done(st);
-		if (rc != DB_ROW)
-			return fault(s);
-		/* An empty value only asks to remove an existing field. */
-		if (same > 0 || (s->clean.len == 0 && rows == 0))
+		f = json_object_array_get_idx(fields, i);
+		rows_at(&r, (int64_t)i, json_object_get_string(f),
+		    (size_t)json_object_get_string_len(f), &same);
+		if (same) {
+			*nonblank |= json_object_get_string_len(f) > 0;
 			continue;
-		if (field_row(s, note, i, s->commit) == -1)
-			return -1;
+		}
+		if ((rc = clean_json(s, f)) == -1)
+			break;
+		*nonblank |= s->clean.len > 0;
+		nrows = rows_at(&r, (int64_t)i, s->clean.data != NULL ? s->clean.data : "",
+		    s->clean.len, &same);
+		/* An empty value only asks to remove an existing field. */
+		if (same || (s->clean.len == 0 && nrows == 0))
+			continue;
+		rc = field_row(s, note, i, s->commit);
 	}
-	return 0;
+	rows_free(&r);
+	return rc;
 }
 
 /* Tag additions and removals against the reviewed set, as pending rows. */
@@ -1251,7 +1384,7 @@ note_value(struct suggest *s, struct json_object *note)
 	struct json_object	*fields = member(note, "fields");
 	struct smodel		*m;
 	struct existing		 e;
-	int			 rc, blank;
+	int			 rc, blank, nonblank;
 
 	if ((m = note_model(s, member(note, "note_model_uuid"))) == NULL)
 		return -1;
@@ -1263,17 +1396,25 @@ note_value(struct suggest *s, struct json_object *note)
 		return 0;
 	if (json_object_array_length(fields) == 0)
 		return fail(s, 422, "At least one field is required");
-	if ((blank = all_blank(s, fields)) == -1)
+	/*
+	 * Rows written before an empty payload is refused go with the
+	 * request's rollback, so the check may come after them.
+	 */
+	nonblank = 0;
+	if (e.reviewed && suggest_fields(s, fields, m, e.id, &nonblank) == -1)
 		return -1;
-	if (blank)
-		return fail(s, 422, "%s", s->approved ?
-		    "All fields are empty; refusing to overwrite and wipe the note" :
-		    "All fields are empty; refusing to apply an empty update");
+	if (!nonblank) {
+		if ((blank = all_blank(s, fields)) == -1)
+			return -1;
+		if (blank)
+			return fail(s, 422, "%s", s->approved ?
+			    "All fields are empty; refusing to overwrite and wipe the note" :
+			    "All fields are empty; refusing to apply an empty update");
+	}
 	s->nnotes++;
 	if (!e.reviewed)
 		return edit_pending(s, note, m, e.id) == -1 ? -1 : note_move(s, &e, d->id);
-	if (suggest_fields(s, fields, m, e.id) == -1 ||
-	    suggest_tags(s, member(note, "tags"), e.id) == -1)
+	if (suggest_tags(s, member(note, "tags"), e.id) == -1)
 		return -1;
 	return note_move(s, &e, d->id);
 }
@@ -1376,52 +1517,238 @@ notetype_gate(struct suggest *s, int restrict_nt)
 	return 0;
 }
 
-/* Everything after the body, in one transaction. */
-static void
-submit_run(struct suggest *s)
+/* ST_SETUP: the commit (without its deck yet), the root, the path, the gate. */
+static int
+stage_setup(struct suggest *s)
 {
-	char	*server_name = NULL, err[256];
-	int	 restrict_nt = 1, rc;
+	int	rc;
 
-	if (db_begin(apid->db) != DB_OK) {
-		fault(s);
-		return;
-	}
+	if (db_begin(apid->db) != DB_OK)
+		return fault(s);
 	s->now = db_now_us();
 	if (commit_row(s, s->rationale, s->text, 0) == -1) {
 		fail(s, 500, "%s", MSG_NO_COMMIT);
-		goto out;
+		goto fail;
 	}
 	s->approved = s->force && decks_owner_or_maintainer(s->user, s->remote);
-	if ((rc = root_get(s, s->remote, &server_name, &restrict_nt)) != 1) {
+	if ((rc = root_get(s, s->remote, &s->server_name, &s->restrict_nt)) != 1) {
 		if (rc == 0)
 			fail(s, 404, "%s", MSG_DECK_NAME);
 		else
 			fault(s);
-		goto out;
+		goto fail;
 	}
-	if (normalise_path(s, server_name) == -1 || notetype_gate(s, restrict_nt) == -1 ||
-	    tree_load(s) == -1 || deck_pass(s, 2) == -1)
-		goto out;
-	if (s->approved) {
-		rc = review_apply(apid->db, s->user, s->commit, err, sizeof(err));
-		if (rc == REVIEW_INVALID)
-			fail(s, 422, "%s", err);
-		else if (rc != REVIEW_OK && rc != REVIEW_NOTHING)
-			fault(s);
-	}
-out:
-	free(server_name);
-	if (s->status != 0) {
+	if (normalise_path(s, s->server_name) == -1 || notetype_gate(s, s->restrict_nt) == -1 ||
+	    tree_load(s) == -1)
+		goto fail;
+	if (db_commit(apid->db) != DB_OK)
+		return fault(s);
+	s->written = 1;
+	return pass_start(s, 2);
+fail:
+	db_rollback(apid->db);
+	return -1;
+}
+
+/* ST_PASS2: a window in its own transaction; 1 more, 0 done, -1 failed. */
+static int
+stage_pass2(struct suggest *s)
+{
+	int	rc;
+
+	if (db_begin(apid->db) != DB_OK)
+		return fault(s);
+	if ((rc = pass_window(s)) == -1) {
 		db_rollback(apid->db);
-		return;
+		return -1;
 	}
-	if (db_commit(apid->db) != DB_OK) {
-		fault(s);
-		return;
+	if (db_commit(apid->db) != DB_OK)
+		return fault(s);
+	return rc;
+}
+
+/* ST_FINAL: the commit joins its deck's review list, or is applied at once. */
+static int
+stage_final(struct suggest *s)
+{
+	static const char sql[] = "UPDATE commits SET deck = ?2 WHERE commit_id = ?1";
+	sqlite3_stmt	*st;
+	char		 err[256];
+	int		 rc;
+
+	if (db_begin(apid->db) != DB_OK)
+		return fault(s);
+	if (s->target != 0) {
+		if ((st = db_stmt(apid->db, sql)) == NULL) {
+			fault(s);
+			goto fail;
+		}
+		sqlite3_bind_int64(st, 1, s->commit);
+		sqlite3_bind_int64(st, 2, s->target);
+		if (run(st) != DB_OK) {
+			fault(s);
+			goto fail;
+		}
 	}
+	if (s->approved && s->target != 0) {
+		rc = review_apply(apid->db, s->user, s->commit, err, sizeof(err));
+		if (rc == REVIEW_INVALID) {
+			fail(s, 422, "%s", err);
+			goto fail;
+		}
+		if (rc != REVIEW_OK && rc != REVIEW_NOTHING) {
+			fault(s);
+			goto fail;
+		}
+	}
+	if (db_commit(apid->db) != DB_OK)
+		return fault(s);
 	log_info("submitCard: commit %lld on %s: %zu notes%s", (long long)s->commit, s->remote,
 	    s->nnotes, s->approved ? ", applied" : "");
+	return 0;
+fail:
+	db_rollback(apid->db);
+	return -1;
+}
+
+/*
+ * ST_UNDO: what the committed windows wrote goes: the notes and subdecks
+ * made, the pending rows and requests of the commit, the commit. (A
+ * pending new note of another commit edited in place stays edited.)
+ */
+static int
+stage_undo(struct suggest *s)
+{
+	static const char note_sql[] = "DELETE FROM notes WHERE id = ?1 AND reviewed = 0";
+	static const char deck_sql[] = "DELETE FROM decks WHERE id = ?1";
+	static const char *const sql[] = {
+		"DELETE FROM fields WHERE commit_id = ?1 AND reviewed = 0",
+		"DELETE FROM tags WHERE commit_id = ?1 AND reviewed = 0",
+		"DELETE FROM commits WHERE commit_id = ?1",
+	};
+	sqlite3_stmt	*st;
+	size_t		 i;
+
+	if (db_begin(apid->db) != DB_OK)
+		return -1;
+	for (i = 0; i < s->ncreated; i++) {
+		if ((st = db_stmt(apid->db, note_sql)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, s->created[i]);
+		if (run(st) != DB_OK)
+			goto fail;
+	}
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if ((st = db_stmt(apid->db, sql[i])) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, s->commit);
+		if (run(st) != DB_OK)
+			goto fail;
+	}
+	/* Subdecks last made first: children before their parents. */
+	for (i = SUG_MAX_DECKS; i-- > 0;) {
+		if (!s->decks[i].created)
+			continue;
+		if ((st = db_stmt(apid->db, deck_sql)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, s->decks[i].id);
+		if (run(st) != DB_OK)
+			goto fail;
+	}
+	if (db_commit(apid->db) == DB_OK)
+		return 0;
+fail:
+	db_rollback(apid->db);
+	log_warnx("submitCard: the rows of failed commit %lld stay", (long long)s->commit);
+	return -1;
+}
+
+static void	suggest_destroy(struct suggest *);
+static void	step_schedule(struct suggest *);
+
+static void
+suggest_answer(struct suggest *s)
+{
+	if (s->call == NULL)
+		return;
+	if (s->status == 0)
+		call_text(s->call, 200, "Success");
+	else {
+		if (s->status >= 500)
+			log_warnx("submitCard: %d %s", s->status, s->msg);
+		call_text(s->call, s->status, s->msg);
+	}
+}
+
+/* One step; the next stage when it ends. Returns 1 to be called again. */
+static int
+step_once(struct suggest *s)
+{
+	int	rc;
+
+	/* Nobody waits for the answer: stop, and take back what was written. */
+	if (s->call == NULL && s->stage < ST_UNDO)
+		fail(s, 500, "%s", "the request went away");
+	switch (s->stage) {
+	case ST_PASS1:
+		rc = s->status != 0 ? -1 : pass_window(s);
+		if (rc == 1)
+			return 1;
+		s->stage = rc == 0 ? ST_SETUP : ST_DONE;
+		break;
+	case ST_SETUP:
+		if (s->status == 0 && stage_setup(s) == 0)
+			s->stage = ST_PASS2;
+		else
+			s->stage = s->written ? ST_UNDO : ST_DONE;
+		break;
+	case ST_PASS2:
+		rc = s->status != 0 ? -1 : stage_pass2(s);
+		if (rc == 1)
+			return 1;
+		s->stage = rc == 0 ? ST_FINAL : ST_UNDO;
+		break;
+	case ST_FINAL:
+		s->stage = s->status == 0 && stage_final(s) == 0 ? ST_DONE : ST_UNDO;
+		break;
+	case ST_UNDO:
+		stage_undo(s);
+		s->stage = ST_DONE;
+		break;
+	case ST_DONE:
+		break;
+	}
+	if (s->stage == ST_DONE) {
+		suggest_answer(s);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+step_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct suggest	*s = arg;
+
+	if (step_once(s))
+		step_schedule(s);
+	else if (s->call == NULL)
+		suggest_destroy(s);
+}
+
+/* Arms the next step for the next loop turn; without a timer, runs them all now. */
+static void
+step_schedule(struct suggest *s)
+{
+	static const struct timeval soon = { 0, 0 };
+
+	if (s->ev == NULL)
+		s->ev = evtimer_new(apid->d.base, step_run, s);
+	if (s->ev != NULL && evtimer_add(s->ev, &soon) == 0)
+		return;
+	log_warnx("submitCard: no timer event; finishing at once");
+	while (step_once(s))
+		;
 }
 
 static struct suggest *
@@ -1457,17 +1784,16 @@ suggest_new(struct apid_call *call)
 }
 
 static void
-suggest_free(struct apid_call *call)
+suggest_destroy(struct suggest *s)
 {
-	struct suggest	*s = call->state;
-	size_t		 i;
+	size_t	i;
 
-	if (s == NULL)
-		return;
-	call->state = NULL;
+	if (s->ev != NULL)
+		event_free(s->ev);
 	if (s->spool != NULL)
 		fclose(s->spool);
 	jsonstream_free(s->outer);
+	jsonstream_free(s->inner);
 	for (i = 0; s->decks != NULL && i < SUG_MAX_DECKS; i++) {
 		free(s->decks[i].name);
 		free(s->decks[i].desc);
@@ -1482,12 +1808,29 @@ suggest_free(struct apid_call *call)
 	}
 	free(s->models);
 	free(s->tree);
+	free(s->created);
+	free(s->win);
+	free(s->server_name);
 	free(s->remote);
 	free(s->path);
 	free(s->newname);
 	free(s->text);
 	sanitize_buf_free(&s->clean);
 	free(s);
+}
+
+/* The request is gone, answered or not; steps under way finish without it. */
+static void
+suggest_free(struct apid_call *call)
+{
+	struct suggest	*s = call->state;
+
+	if (s == NULL)
+		return;
+	call->state = NULL;
+	s->call = NULL;
+	if (s->ev == NULL || !evtimer_pending(s->ev, NULL))
+		suggest_destroy(s);	/* else step_run() does, at the end */
 }
 
 static int
@@ -1528,15 +1871,12 @@ submit_card(struct apid_call *call)
 		call_text(call, 503, "Server busy, please retry");
 		return;
 	}
-	if (deck_pass(s, 1) == 0)
-		submit_run(s);
-	if (s->status == 0)
-		call_text(call, 200, "Success");
-	else {
-		if (s->status >= 500)
-			log_warnx("submitCard: %d %s", s->status, s->msg);
-		call_text(call, s->status, s->msg);
+	s->stage = ST_PASS1;
+	if (pass_start(s, 1) == -1) {
+		suggest_answer(s);
+		return;
 	}
+	step_schedule(s);
 }
 
 /* ---- /requestRemoval (§6.12) ------------------------------------------------------------------ */

@@ -301,3 +301,27 @@ def test_bad_input_gets_a_clear_status(world):
     # None of it left a commit or a row behind, and apid is fine.
     assert q(world.suite, "SELECT count(*) FROM commits WHERE rationale <> 1") == [(0,)]
     assert b.get("/health").status_code == 200
+
+
+def test_failure_after_many_windows_leaves_nothing(world):
+    """The deck is read a window at a time, each in its own transaction: a note
+    refused near the end still takes back every row written before it."""
+    s = world.suite
+    notes_before = q(s, "SELECT count(*) FROM notes")
+    many = [note(world.model, [f"new {i} " + "x" * 1000, "back"], ["t"], guid=f"many{i}")
+            for i in range(300)]
+    sub = deck("Brand new", [note(world.model, ["a", "b"], guid="in-new-deck")])
+    bad = dict(world.n1, fields=["", ""])
+    r = submit(world.bob, world.hash, "Cardiology", "Cardiology",
+               world.suggestion(many + [bad], [sub]))
+    assert (r.status_code, r.text) == (
+        422, "All fields are empty; refusing to apply an empty update")
+    assert q(s, "SELECT count(*) FROM notes") == notes_before
+    assert q(s, "SELECT count(*) FROM commits WHERE rationale <> 1") == [(0,)]
+    assert q(s, "SELECT count(*) FROM fields WHERE reviewed = 0") == [(0,)]
+    assert q(s, "SELECT count(*) FROM decks WHERE name = 'Brand new'") == [(0,)]
+    # The same without the bad note goes through, and is listed for review.
+    r = submit(world.bob, world.hash, "Cardiology", "Cardiology", world.suggestion(many, [sub]))
+    assert (r.status_code, r.text) == (200, "Success")
+    [c] = json.loads(s.ctl("review", "list", world.hash, "--json").stdout)
+    assert len(c["guids"]) == 200 and c["more_guids"] == 101
