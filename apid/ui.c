@@ -53,11 +53,11 @@ static const char ui_css[] =
     "word-break:break-word;padding:.3em .5em;border-radius:4px;margin:.2em 0}"
     ".old{background:var(--del)}.new{background:var(--add)}"
     ".card{border:1px solid var(--line);border-radius:8px;padding:.8em;margin:.8em 0;"
-    "overflow-wrap:anywhere}"
+    "overflow-wrap:anywhere}.card>p:first-child{margin-top:0}"
     ".err{border-left:4px solid #b91c1c;padding:.5em 1em}"
     ".login{max-width:22em}label{display:block;margin:.6em 0 .2em}"
     "input[type=text],input[type=password]{width:100%}"
-    "@media(max-width:600px){td,th{display:block;border:0;padding:.2em 0}"
+    "@media(max-width:600px){th{display:none}td{display:block;border:0;padding:.2em 0}"
     "tr{display:block;border-bottom:1px solid var(--line);padding:.4em 0}}";
 
 /* No script, no outside asset, no framing, forms only to ourselves. */

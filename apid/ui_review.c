@@ -188,8 +188,8 @@ commits_table(struct evbuffer *b, const struct review_commit *c, size_t n, size_
 		evbuffer_add_printf(b, "</span></td><td>%s<br><span class=mut>",
 		    rationale_text(c[i].rationale));
 		ui_esc(b, c[i].text);
-		evbuffer_add_printf(b, "</span></td><td>%zu</td></tr>",
-		    c[i].nguids + c[i].more_guids);
+		evbuffer_add_printf(b, "</span></td><td>%zu note%s</td></tr>",
+		    c[i].nguids + c[i].more_guids, c[i].nguids + c[i].more_guids == 1 ? "" : "s");
 	}
 	evbuffer_add_printf(b, "</table>");
 	if (more > 0)
