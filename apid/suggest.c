@@ -11,9 +11,12 @@
  * spooled to an unlinked file in data_dir as it arrives and read twice once
  * the body is in: the first pass checks its syntax and the decks' shape and
  * keeps each deck's name, description and uuid and the note models; the
- * second, inside one transaction, places each deck and checks and stores
- * each note. Memory stays at a
- * note and a window, whatever the size of the submission.
+ * second places each deck and checks and stores each note. Memory stays at
+ * a note and a window, whatever the size of the submission. Each window is
+ * one turn of the event loop (and in pass 2 one transaction), so that a
+ * 30,000-note bulk suggestion does not stop other requests for seconds.
+ * The commit gets its deck, which puts it in the review list, only at the
+ * end; a failure on the way deletes what the earlier windows wrote.
  *
  * A suggestion becomes unreviewed rows under one commit (§6.3.3, new notes
  * as notes.reviewed = 0). A force_overwrite that is honoured is the same
@@ -21,8 +24,10 @@
  * approval and the direct path write the reviewed state, the history and
  * the last_update bumps the same way.
  *
- * Choices: the request is one transaction, so a failure leaves nothing
- * (upstream keeps what it wrote before the error, and the orphan commit).
+ * Choices: a failure leaves nothing (upstream keeps what it wrote before
+ * the error, and the orphan commit), except in-place edits of another
+ * commit's pending new note (§6.3.3), which have no earlier state to go
+ * back to.
  * DESIGN.md's "no 5xx for a client's mistake": an unknown deck is 404,
  * a path that names nothing and a notetype mismatch are 422 (upstream:
  * 500), with upstream's texts, which the add-on matches ("Notetype Error: ").
