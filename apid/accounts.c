@@ -20,17 +20,12 @@
 #define ACCESS_TTL_US	(30LL * 86400 * 1000000)
 #define REFRESH_TTL_US	(90LL * 86400 * 1000000)
 
-/*
- * A fresh pair for user; the answer body of /login and /refreshToken.
- * Returns 0, or -1 after a logged fault. Runs inside the caller's transaction.
- */
-static int
-accounts_issue(int64_t user, char *body, size_t bodylen)
+int
+accounts_issue_pair(int64_t user, char *access, char *refresh, int64_t *expires_us)
 {
 	static const char sql[] =
 	    "INSERT INTO auth_tokens (user_id, token_hash, refresh_token_hash, expires_at,"
 	    " refresh_expires_at, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
-	char		 access[TOKEN_ACCESS_LEN + 1], refresh[TOKEN_REFRESH_LEN + 1];
 	unsigned char	 ha[TOKEN_HASH_LEN], hr[TOKEN_HASH_LEN];
 	int64_t		 now = db_now_us();
 	sqlite3_stmt	*st;
@@ -52,14 +47,26 @@ accounts_issue(int64_t user, char *body, size_t bodylen)
 	db_stmt_done(st);
 	if (rc != DB_OK)
 		return -1;
-	snprintf(body, bodylen,
-	    "{\"token\":\"%s\",\"refresh_token\":\"%s\",\"expires_at\":%lld,\"user_id\":%lld}",
-	    access, refresh, (long long)((now + ACCESS_TTL_US) / 1000000), (long long)user);
+	*expires_us = now + ACCESS_TTL_US;
 	return 0;
 }
 
-/* The live account of that (lower-cased) name: id and PHC string, or 0. */
-static int64_t
+/* A fresh pair for user; the answer body of /login and /refreshToken. */
+static int
+accounts_issue(int64_t user, char *body, size_t bodylen)
+{
+	char	access[TOKEN_ACCESS_LEN + 1], refresh[TOKEN_REFRESH_LEN + 1];
+	int64_t	expires;
+
+	if (accounts_issue_pair(user, access, refresh, &expires) == -1)
+		return -1;
+	snprintf(body, bodylen,
+	    "{\"token\":\"%s\",\"refresh_token\":\"%s\",\"expires_at\":%lld,\"user_id\":%lld}",
+	    access, refresh, (long long)(expires / 1000000), (long long)user);
+	return 0;
+}
+
+int64_t
 accounts_find(const char *name, char *phc, size_t phclen)
 {
 	static const char sql[] =
@@ -155,29 +162,40 @@ refresh_token(struct apid_call *call)
 	call_text(call, 200, body);
 }
 
-void
-accounts_logout(struct apid_call *call, const char *tok, size_t len)
+int
+accounts_revoke(const char *tok, size_t len)
 {
 	static const char sql[] = "DELETE FROM auth_tokens WHERE token_hash = ?1";
 	unsigned char	 hash[TOKEN_HASH_LEN];
 	sqlite3_stmt	*st;
 	int		 rc = DB_ERR;
 
-	if (len == 0 || len > TOKEN_MAX_LEN) {
-		call_text(call, 200, "Token not found");
-		return;
-	}
+	if (len == 0 || len > TOKEN_MAX_LEN)
+		return 0;
 	if (token_hash(tok, len, hash) == 0 && (st = db_stmt(apid->db, sql)) != NULL) {
 		sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
 		rc = db_step(st);
 		db_stmt_done(st);
 	}
 	if (rc != DB_OK)
+		return -1;
+	return db_changes(apid->db) > 0;
+}
+
+void
+accounts_logout(struct apid_call *call, const char *tok, size_t len)
+{
+	switch (accounts_revoke(tok, len)) {
+	case -1:
 		call_text(call, 404, "Token not found");
-	else if (db_changes(apid->db) == 0)
+		break;
+	case 0:
 		call_text(call, 200, "Token not found");
-	else
+		break;
+	default:
 		call_text(call, 200, "Token successfully removed");
+		break;
+	}
 }
 
 static void

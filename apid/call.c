@@ -90,11 +90,7 @@ call_json_string(struct apid_call *call, const char *key)
 
 /* ---- extractors ------------------------------------------------------------------ */
 
-/*
- * The user behind a bearer token, touching last_used_at: 0 if unknown,
- * expired or the account deleted, -1 on a DB fault.
- */
-static int64_t
+int64_t
 call_token_user(const char *tok, size_t len)
 {
 	static const char sql[] =

@@ -81,6 +81,13 @@ void	call_on_free(struct http_request *req);
 /* JSON bodies are parsed into a tree in memory: far below the wire limit. */
 #define BODY_LIMIT_JSON		(4u << 20)
 
+/*
+ * The user behind an access token, touching last_used_at: 0 if unknown,
+ * expired or the account deleted, -1 on a DB fault. (The web interface's
+ * session cookie holds such a token too.)
+ */
+int64_t	call_token_user(const char *tok, size_t len);
+
 /* ---- answers ---------------------------------------------------------------- */
 
 /* text/plain; charset=utf-8 */

@@ -31,6 +31,10 @@ static const struct apid_area *const areas[] = {
 	&legacy_area,
 	&media_area,
 	&svg_area,
+	&suggest_area,
+	&notify_area,
+	&ui_area,
+	&ui_review_area,
 };
 
 /* One table for the HTTP layer, joined from the areas' own. */

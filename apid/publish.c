@@ -47,6 +47,7 @@
 #include "apid/call.h"
 #include "apid/deckhash.h"
 #include "apid/notetypes.h"
+#include "apid/review.h"
 #include "apid/sanitize.h"
 #include "common/db.h"
 #include "common/http.h"
@@ -62,7 +63,6 @@
 
 #define PENDING			"~p-"		/* placeholder hashes, names of stand-ins */
 #define PENDING_END		"~p."
-#define OPTIONAL_TAG		"AnkiCollab_Optional::"
 
 #define MSG_EXISTS	"{ \"status\": 0, \"message\": " \
 			"\"Deck already exists. Please submit suggestions instead.\" }"
@@ -454,27 +454,8 @@ model_value(struct publish *p, struct json_object *model)
 static int
 tag_allowed(struct publish *p, const char *tag, size_t len, int *ok)
 {
-	static const char sql[] =
-	    "SELECT 1 FROM optional_tags WHERE deck = ?1 AND tag_group = ?2";
-	const size_t	 plen = sizeof(OPTIONAL_TAG) - 1;
-	const char	*group = tag + plen, *end;
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	*ok = 1;
-	if (len < plen || memcmp(tag, OPTIONAL_TAG, plen) != 0)
-		return 0;
-	if ((end = memchr(group, ':', len - plen)) == NULL)
-		end = tag + len;
-	if ((st = db_stmt(apid->db, sql)) == NULL)
+	if ((*ok = review_tag_allowed(apid->db, p->root, tag, len)) == -1)
 		return fail(p, PUB_FAULT);
-	sqlite3_bind_int64(st, 1, p->root);
-	sqlite3_bind_text(st, 2, group, (int)(end - group), SQLITE_STATIC);
-	rc = db_step(st);
-	db_stmt_done(st);
-	if (rc < 0)
-		return fail(p, PUB_FAULT);
-	*ok = rc == DB_ROW;
 	return 0;
 }
 
@@ -572,24 +553,13 @@ note_tags(struct publish *p, int64_t note, struct json_object *tags)
 	return 0;
 }
 
-/*
- * The note_created event's snapshot of note n (an SQL expression) from the
- * rows as stored; the index on (note, position) gives fields in order.
- */
-#define NOTE_SNAPSHOT(n)							\
-	"json_object('fields', json((SELECT json_group_array(json_object("	\
-	"'position', position, 'content', content)) FROM fields INDEXED BY fields_note" \
-	" WHERE note = " n " AND reviewed = 1)), 'tags', json((SELECT"		\
-	" json_group_array(content) FROM tags WHERE note = " n " AND reviewed = 1)),"	\
-	" 'reviewed', json('true'))"
-
 static int
 note_event(struct publish *p, int64_t note)
 {
 	static const char sql[] =
 	    "INSERT INTO note_events (note_id, version, event_type, actor_user_id, commit_id,"
 	    " approved, new_value) VALUES (?1, 1, 'note_created', ?2, ?3, 1, "
-	    NOTE_SNAPSHOT("?1") ")";
+	    REVIEW_NOTE_SNAPSHOT("?1") ")";
 	sqlite3_stmt	*st;
 	int		 rc;
 
@@ -926,7 +896,7 @@ settle_fields(struct publish *p, struct ntref *nt)
 		" WHERE notetype = ?1 AND protected = 1))",
 		"DELETE FROM notes WHERE id IN (" NOTES_HERE ")"
 		" AND NOT EXISTS (SELECT 1 FROM fields WHERE note = notes.id)",
-		"UPDATE note_events SET new_value = " NOTE_SNAPSHOT("note_events.note_id")
+		"UPDATE note_events SET new_value = " REVIEW_NOTE_SNAPSHOT("note_events.note_id")
 		" WHERE note_id IN (" NOTES_HERE ")",
 	};
 #undef NOTES_HERE

@@ -412,9 +412,8 @@ config_data_path(const struct config *cfg, const char *name, char *out, size_t o
 	snprintf(out, outlen, "%s/%s", cfg->data_dir, name);
 }
 
-/* Reads data_dir/secrets/NAME into buf, creating it with a fresh secret if absent. */
-static int
-ensure_secret(const struct config *cfg, const char *name, char *buf, size_t buflen,
+int
+config_secret(const struct config *cfg, const char *name, char *buf, size_t buflen,
     char *err, size_t errlen)
 {
 	char		 dir[CONFIG_PATH_MAX + 16], path[CONFIG_PATH_MAX + 64];
@@ -454,7 +453,7 @@ ensure_secret(const struct config *cfg, const char *name, char *buf, size_t bufl
 	/* O_EXCL: if another process won the race, read its secret instead. */
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
 		if (errno == EEXIST)
-			return ensure_secret(cfg, name, buf, buflen, err, errlen);
+			return config_secret(cfg, name, buf, buflen, err, errlen);
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -473,7 +472,7 @@ int
 config_ensure_secrets(struct config *cfg, char *err, size_t errlen)
 {
 	if (cfg->media_token_secret[0] == '\0' &&
-	    ensure_secret(cfg, "media_token_secret", cfg->media_token_secret,
+	    config_secret(cfg, "media_token_secret", cfg->media_token_secret,
 	    sizeof(cfg->media_token_secret), err, errlen) == -1)
 		return -1;
 	if (cfg->cache_token_secret[0] == '\0')

@@ -99,6 +99,13 @@ void	config_data_path(const struct config *cfg, const char *name, char *out, siz
  */
 int	config_ensure_secrets(struct config *cfg, char *err, size_t errlen);
 
+/*
+ * data_dir/secrets/NAME into buf (at least 65 bytes), created with a fresh
+ * random secret (mode 0600) if absent. Returns 0, or -1 with a reason in err.
+ */
+int	config_secret(const struct config *cfg, const char *name, char *buf, size_t buflen,
+	    char *err, size_t errlen);
+
 /* "64M" → 67108864. Returns 0 or -1. Exposed for tests. */
 int	config_parse_size(const char *s, uint64_t *out);
 /* "5s", "250ms", "2m", "1h", bare number = seconds → milliseconds. */

@@ -41,7 +41,17 @@ usage(void)
 	    "                             let USER act as owner of that deck and its\n"
 	    "                             subdecks, or no longer\n"
 	    "  maintainer list [DECK_HASH] [--json]\n"
-	    "                             every entry, or those that cover DECK_HASH\n");
+	    "                             every entry, or those that cover DECK_HASH\n"
+	    "\n"
+	    "  review list DECK_HASH [--json]\n"
+	    "                             open suggestions on that deck and its subdecks\n"
+	    "  review show COMMIT [--json]\n"
+	    "                             what a commit would change, field by field\n"
+	    "  review approve COMMIT [--note GUID]\n"
+	    "                             apply it (or only its change to that note); its\n"
+	    "                             author is notified, subscribers pull the result\n"
+	    "  review deny COMMIT [--note GUID] [--reason TEXT]\n"
+	    "                             drop it; the deck stays as it is\n");
 }
 
 int
@@ -79,7 +89,8 @@ main(int argc, char *argv[])
 	log_init("ankicollabctl", ctl.cfg.verbose);
 	if ((rc = ctl_supervise(&ctl, argc, argv)) != -1 ||
 	    (rc = ctl_users(&ctl, argc, argv)) != -1 ||
-	    (rc = ctl_decks(&ctl, argc, argv)) != -1)
+	    (rc = ctl_decks(&ctl, argc, argv)) != -1 ||
+	    (rc = ctl_review(&ctl, argc, argv)) != -1)
 		return rc;
 	fprintf(stderr, "ankicollabctl: unknown command '%s'\n", argv[0]);
 	usage();
