@@ -28,6 +28,9 @@ ratelimit_class(const char *path)
 {
 	size_t i;
 
+	/* The web login guesses passwords as well as /login does. */
+	if (strcmp(path, "/ui/login") == 0)
+		return RATE_STRICT;
 	if (strcmp(path, "/health") == 0 || strcmp(path, "/metrics") == 0 ||
 	    strncmp(path, "/ui/", 4) == 0 || strcmp(path, "/ui") == 0)
 		return RATE_NONE;

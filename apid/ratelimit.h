@@ -6,7 +6,8 @@
  * burst of N requests, refilled evenly over the minute (a token bucket);
  * 0 switches a class off. Classes are spec/api.md §2.10's: strict for the
  * account routes, media for the /media/ routes, standard for the rest of the add-on's
- * routes; /health, /metrics and the web UI are never limited.
+ * routes; /health, /metrics and the web UI are never limited, except the web
+ * login, which is strict like /login.
  *
  * Buckets live in a fixed table (RATELIMIT_SLOTS), so a flood of addresses
  * costs no memory: when a probe window is full the stalest bucket goes,

@@ -16,6 +16,7 @@
 #include "apid/call.h"
 #include "apid/password.h"
 #include "apid/token.h"
+#include "apid/ratelimit.h"
 #include "apid/ui.h"
 #include "common/config.h"
 #include "common/db.h"
@@ -292,6 +293,9 @@ ui_on_request(struct http_request *req)
 {
 	struct ui_req *ur;
 
+	/* Only the login form is limited (strict class); pages are free. */
+	if (http_req_method(req) == HTTP_POST && ratelimit_check(req, db_now_us()) == -1)
+		return;
 	if ((ur = calloc(1, sizeof(*ur))) == NULL) {
 		http_respond_text(req, 503, "Out of memory");
 		return;

@@ -46,3 +46,17 @@ def test_zero_switches_a_class_off(make_suite):
     for _ in range(50):
         r = requests.post(s.url("apid", "/CheckDeckAlive"), json={"deck_hashes": []}, timeout=5)
         assert r.status_code == 200 and "x-ratelimit-limit" not in r.headers
+
+
+def test_web_login_is_strict_and_pages_are_not(make_suite):
+    s = make_suite(env={"STRICT_API_RATE_LIMIT_PER_MINUTE": "3"})
+    add_user(s, "alice")
+    url = s.url("apid", "/ui/login")
+    codes = [requests.post(url, data={"username": "alice", "password": "wrong"},
+                           allow_redirects=False, timeout=10).status_code for _ in range(4)]
+    assert 429 not in codes[:3]
+    assert codes[3] == 429
+    # the login page itself and the status page stay free
+    for _ in range(6):
+        assert requests.get(url, timeout=5).status_code == 200
+    assert requests.get(s.url("apid", "/ui/status"), timeout=5).status_code == 200
