@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "apid/apid.h"
+#include "apid/ui.h"
 #include "apid/metrics.h"
 #include "common/http.h"
 #include "common/log.h"
@@ -281,44 +282,13 @@ figures(struct figure *f)
 	return n;
 }
 
-/* Our own keys and figures, but escaped all the same. */
-static void
-html_text(struct evbuffer *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '<':
-			evbuffer_add(b, "&lt;", 4);
-			break;
-		case '>':
-			evbuffer_add(b, "&gt;", 4);
-			break;
-		case '&':
-			evbuffer_add(b, "&amp;", 5);
-			break;
-		case '"':
-			evbuffer_add(b, "&quot;", 6);
-			break;
-		default:
-			evbuffer_add(b, s, 1);
-		}
-	}
-}
-
 /* ---- the page and its JSON ------------------------------------------------------- */
 
-static const char page_head[] =
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-    "<title>ankicollab status</title><style>"
-    "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:60em}"
-    "table{border-collapse:collapse;margin-bottom:1em}"
-    "td,th{padding:.2em .8em;border-bottom:1px solid #eee;text-align:left}"
-    "th{font-weight:600}.chart{margin:.5em 0}"
-    "</style></head><body><h1>ankicollab status</h1>\n";
+/* The refresh script is its own resource, so the page's CSP allows no inline code. */
+#define STATUS_CSP	"default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; " \
+	"connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
 
 static const char page_script[] =
-    "<script>\n"
     "(function(){\n"
     " function tick(){\n"
     "  fetch('/ui/status.json',{cache:'no-store'}).then(function(r){return r.json();})"
@@ -329,8 +299,7 @@ static const char page_script[] =
     "  }).catch(function(){});\n"
     " }\n"
     " setInterval(tick," STATUS_POLL_MS ");\n"
-    "})();\n"
-    "</script>\n";
+    "})();\n";
 
 static void
 status_page(struct http_request *req)
@@ -349,16 +318,17 @@ status_page(struct http_request *req)
 	n = figures(f);
 	sample_of_view(&now);
 	charts(c, &now);
-	evbuffer_add(b, page_head, sizeof(page_head) - 1);
+	ui_page_begin(b, "Status", NULL);
+	evbuffer_add_printf(b, "<h1>Status</h1>\n");
 	evbuffer_add_printf(b, "<table><tr><th>Daemon</th><th>State</th><th>pid</th>"
 	    "<th>RSS</th><th>Restarts</th><th>OOM kills</th></tr>\n");
 	for (k = 0; k < DAEMON_COUNT; k++) {
 		evbuffer_add_printf(b, "<tr><td>%s</td>", daemon_name((enum daemon_id)k));
 		for (i = 1 + (size_t)k * 5; i < 1 + (size_t)k * 5 + 5; i++) {
 			evbuffer_add_printf(b, "<td id=\"f-");
-			html_text(b, f[i].key);
+			ui_esc(b, f[i].key);
 			evbuffer_add_printf(b, "\">");
-			html_text(b, f[i].value);
+			ui_esc(b, f[i].value);
 			evbuffer_add_printf(b, "</td>");
 		}
 		evbuffer_add_printf(b, "</tr>\n");
@@ -368,11 +338,11 @@ status_page(struct http_request *req)
 		if (i >= 1 && i < 1 + DAEMON_COUNT * 5)
 			continue;
 		evbuffer_add_printf(b, "<tr><th>");
-		html_text(b, f[i].label);
+		ui_esc(b, f[i].label);
 		evbuffer_add_printf(b, "</th><td id=\"f-");
-		html_text(b, f[i].key);
+		ui_esc(b, f[i].key);
 		evbuffer_add_printf(b, "\">");
-		html_text(b, f[i].value);
+		ui_esc(b, f[i].value);
 		evbuffer_add_printf(b, "</td></tr>\n");
 	}
 	evbuffer_add_printf(b, "</table>\n<h2>The last hour</h2>\n");
@@ -381,14 +351,11 @@ status_page(struct http_request *req)
 		evbuffer_add_buffer(b, c[k]);
 		evbuffer_add_printf(b, "</div>\n");
 	}
-	evbuffer_add(b, page_script, sizeof(page_script) - 1);
-	evbuffer_add_printf(b, "</body></html>\n");
-	http_add_header(req, "Cache-Control", "no-store");
-	http_respond(req, 200, "text/html; charset=utf-8", evbuffer_pullup(b, -1),
-	    evbuffer_get_length(b));
+	evbuffer_add_printf(b, "<script src=\"/ui/status.js\"></script>\n");
+	ui_page_end(b);
 	for (k = 0; k < 3; k++)
 		evbuffer_free(c[k]);
-	evbuffer_free(b);
+	ui_respond(req, 200, b, STATUS_CSP);	/* frees b */
 	return;
 oom:
 	for (k = 0; k < 3; k++)
@@ -442,6 +409,14 @@ status_json(struct http_request *req)
 }
 
 static void
+status_script(struct http_request *req)
+{
+	http_add_header(req, "Cache-Control", "no-cache");
+	http_respond(req, 200, "text/javascript; charset=utf-8", page_script,
+	    sizeof(page_script) - 1);
+}
+
+static void
 status_get(struct http_request *req)
 {
 	view_wait(req, status_page);
@@ -458,6 +433,7 @@ static const struct http_route routes[] = {
 	  .on_free = view_forget },
 	{ .path = "/ui/status.json", .methods = HTTP_GET, .on_request = status_json_get,
 	  .on_free = view_forget },
+	{ .path = "/ui/status.js", .methods = HTTP_GET, .on_request = status_script },
 };
 
 const struct apid_area status_area = { routes, sizeof(routes) / sizeof(routes[0]) };
