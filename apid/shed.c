@@ -3,6 +3,7 @@
  */
 #include <sys/queue.h>
 
+#include <malloc.h>
 #include <string.h>
 #include <time.h>
 
@@ -117,6 +118,17 @@ shed_admit_now(struct apid_call *call)
 	return 0;
 }
 
+/*
+ * A publish or a full pull leaves glibc's heap at its peak; give the free
+ * pages back once the last heavy request is gone, so a Pi gets them.
+ */
+static void
+heap_trim_when_idle(void)
+{
+	if (in_flight == 0 && queued == 0 && pulls == 0)
+		malloc_trim(0);
+}
+
 void
 shed_release(struct apid_call *call)
 {
@@ -130,6 +142,8 @@ shed_release(struct apid_call *call)
 	if (call->admitted == ADMITTED_PULL)
 		pulls--;
 	if (call->admitted != ADMITTED_HEAVY) {
+		if (call->admitted == ADMITTED_PULL)
+			heap_trim_when_idle();
 		call->admitted = 0;
 		return;
 	}
@@ -143,6 +157,7 @@ shed_release(struct apid_call *call)
 		in_flight++;
 		http_body_resume(next->req);
 	}
+	heap_trim_when_idle();
 }
 
 void
