@@ -41,7 +41,18 @@ usage(void)
 	    "                             let USER act as owner of that deck and its\n"
 	    "                             subdecks, or no longer\n"
 	    "  maintainer list [DECK_HASH] [--json]\n"
-	    "                             every entry, or those that cover DECK_HASH\n");
+	    "                             every entry, or those that cover DECK_HASH\n"
+	    "\n"
+	    "  migrate from-postgres URL --media DIR [--data-dir DIR] [--batch N]\n"
+	    "                             copy an upstream AnkiCollab PostgreSQL database\n"
+	    "                             and its bucket's files (DIR/xx/<md5>) into a new\n"
+	    "                             data dir, checking counts and every MD5; the\n"
+	    "                             source is only read; run again to resume\n"
+	    "  migrate to-postgres URL --media DIR [--data-dir DIR]\n"
+	    "                             copy this data dir into an empty PostgreSQL\n"
+	    "                             database with upstream's schema, and the media\n"
+	    "                             into DIR/xx/<md5>\n"
+	    "  migrate upstream-schema    print upstream's schema (SQL)\n");
 }
 
 int
@@ -79,7 +90,8 @@ main(int argc, char *argv[])
 	log_init("ankicollabctl", ctl.cfg.verbose);
 	if ((rc = ctl_supervise(&ctl, argc, argv)) != -1 ||
 	    (rc = ctl_users(&ctl, argc, argv)) != -1 ||
-	    (rc = ctl_decks(&ctl, argc, argv)) != -1)
+	    (rc = ctl_decks(&ctl, argc, argv)) != -1 ||
+	    (rc = ctl_migrate(&ctl, argc, argv)) != -1)
 		return rc;
 	fprintf(stderr, "ankicollabctl: unknown command '%s'\n", argv[0]);
 	usage();
