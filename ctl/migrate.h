@@ -4,6 +4,7 @@
  *
  *	migrate_schema.c	upstream's DDL and the map of tables and columns
  *	migrate.c		the command, the media copy, shared libpq helpers
+ *	migrate_copy.c		a row of COPY's text format
  *	migrate_from.c		from-postgres: upstream -> a new data dir
  *	migrate_to.c		to-postgres: our data dir -> an empty upstream DB
  */
@@ -78,6 +79,17 @@ size_t	mig_ncols(const struct mig_table *t);
 /* Appends to a bounded SQL buffer; -1 once it would not fit. */
 int	mig_cat(char *buf, size_t len, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+
+/* ---- migrate_copy.c ---------------------------------------------------- */
+
+/*
+ * Splits one COPY text row (len bytes, its newline optional; row[len]
+ * must be writable) into exactly n columns, unescaping each in place and
+ * ending it with a NUL: val[i] points into row, or is NULL for SQL NULL.
+ * Returns 0, or -1 for a row that does not have n columns or ends in a
+ * lone backslash.
+ */
+int	mig_copy_row(char *row, size_t len, char **val, size_t *vlen, size_t n);
 
 /* ---- migrate.c ---------------------------------------------------------- */
 

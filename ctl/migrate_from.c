@@ -3,15 +3,17 @@
  * AnkiCollab database and bucket into a new data dir.
  *
  * The source is only read: one READ ONLY, REPEATABLE READ transaction, so
- * every table and every count comes from the same snapshot. Rows stream in
- * libpq's single-row mode, one at a time, and go into SQLite in
- * transactions of --batch rows with upstream's ids kept. Each transaction
- * also records the last id it wrote in server_state ("migrate.<table>"),
- * so a run that is interrupted (killed, power lost, the source gone) is
- * simply run again: it resumes after the last committed row, without
- * duplicates. Foreign keys are checked once at the end rather than row by
- * row, so the order rows come in does not matter (a subdeck whose id is
- * lower than its parent's).
+ * every table and every count comes from the same snapshot. Rows stream
+ * through COPY ... TO STDOUT, one at a time, and go into SQLite in
+ * transactions of --batch rows with upstream's ids kept. server_state
+ * says how far each table got ("migrate.<table>": a row count while it is
+ * partial, 'done' once whole, committed with the rows), so a run that is
+ * interrupted (killed, power lost, the source gone) is simply run again:
+ * finished tables are kept, a partial one is emptied and copied again, so
+ * nothing is doubled. (Resuming inside a table would need its rows in key
+ * order, which doubles the source's work: see select_sql.) Foreign keys are
+ * checked once at the end rather than row by row, so the order rows come
+ * in does not matter (a subdeck whose id is lower than its parent's).
  *
  * Media files go last, each through data_dir/spool/ and renamed into
  * data_dir/media/<hh>/<md5> once its MD5 is checked; a file already there
@@ -21,6 +23,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +46,11 @@ static const char state_set_sql[] =
     "updated_at = excluded.updated_at";
 
 /*
- * A progress value: 1 and *last (the last key written, or INT64_MIN for
- * none yet) while a table is under way, 2 when it is done, 0 for none.
+ * A progress value: 1 and *n (an integer) while a table is under way, 2
+ * (and text) when it is done, 0 for none.
  */
 static int
-state_get(struct db *db, const char *key, int64_t *last, char *text,
+state_get(struct db *db, const char *key, int64_t *n, char *text,
     size_t textlen)
 {
 	sqlite3_stmt	*st;
@@ -58,7 +61,7 @@ state_get(struct db *db, const char *key, int64_t *last, char *text,
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if ((rc = db_step(st)) == DB_ROW) {
 		if (sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
-			*last = sqlite3_column_int64(st, 0);
+			*n = sqlite3_column_int64(st, 0);
 			found = 1;
 		} else {
 			if (text != NULL)
@@ -90,7 +93,7 @@ state_set(struct db *db, const char *key, const char *text, int64_t value)
 	return rc;
 }
 
-/* The SELECT of one upstream table, in the order of our columns. */
+/* The COPY of one upstream table, in the order of our columns. */
 static int
 select_sql(const struct mig_table *t, char *buf, size_t len)
 {
@@ -101,7 +104,7 @@ select_sql(const struct mig_table *t, char *buf, size_t len)
 	int			 rc = 0;
 
 	buf[0] = '\0';
-	rc |= mig_cat(buf, len, "SELECT ");
+	rc |= mig_cat(buf, len, "COPY (SELECT ");
 	for (i = 0; i < n; i++) {
 		c = &t->cols[i];
 		up = c->up != NULL ? c->up : c->ours;
@@ -132,10 +135,8 @@ select_sql(const struct mig_table *t, char *buf, size_t len)
 		else
 			rc |= mig_cat(buf, len, "%s%s", i ? ", " : "", expr);
 	}
-	rc |= mig_cat(buf, len, " FROM %s", t->up);
-	if (t->key != NULL)
-		rc |= mig_cat(buf, len, " WHERE \"%s\" > $1::bigint ORDER BY \"%s\"",
-		    t->key, t->key);
+	/* In the heap's order: an ORDER BY would double the server's work. */
+	rc |= mig_cat(buf, len, " FROM %s) TO STDOUT", t->up);
 	return rc;
 }
 
@@ -157,19 +158,17 @@ insert_sql(const struct mig_table *t, char *buf, size_t len)
 	return rc;
 }
 
-/* Binds column i of the current row; -1 for a value that cannot be. */
+/* Binds one value (NUL-terminated, or NULL); -1 for one that cannot be. */
 static int
-bind_value(sqlite3_stmt *st, int idx, const struct mig_col *c,
-    const PGresult *res, int i)
+bind_value(sqlite3_stmt *st, int idx, const struct mig_col *c, const char *v,
+    size_t len)
 {
 	uint8_t		 blob[BYTEA_MAX];
-	const char	*v;
-	int		 len, k, hi, lo;
+	size_t		 k;
+	int		 hi, lo;
 
-	if (PQgetisnull(res, 0, i))
-		return sqlite3_bind_null(st, idx) == SQLITE_OK ? 0 : -1;
-	v = PQgetvalue(res, 0, i);
-	len = PQgetlength(res, 0, i);
+	if (v == NULL)
+		return sqlite3_bind_null(st, idx);
 	switch (c->kind) {
 	case MIG_INT:
 	case MIG_BOOL:
@@ -186,23 +185,31 @@ bind_value(sqlite3_stmt *st, int idx, const struct mig_col *c,
 				return -1;
 			blob[k] = (uint8_t)(hi << 4 | lo);
 		}
-		return sqlite3_bind_blob(st, idx, blob, len / 2,
+		return sqlite3_bind_blob(st, idx, blob, (int)(len / 2),
 		    SQLITE_TRANSIENT);
 	default:
-		return sqlite3_bind_text(st, idx, v, len, SQLITE_STATIC);
+		if (len > INT32_MAX)
+			return -1;
+		return sqlite3_bind_text(st, idx, v, (int)len, SQLITE_STATIC);
 	}
 }
 
-/* The key of the current row: our column named t->key. */
-static int64_t
-row_key(const struct mig_table *t, const PGresult *res)
+/* Stops a COPY under way and reads what is left of it. */
+static void
+copy_abort(PGconn *pg)
 {
-	size_t	i, n = mig_ncols(t);
+	PGcancel	*cancel;
+	PGresult	*res;
+	char		 err[256], *buf;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(t->cols[i].ours, t->key) == 0)
-			return strtoll(PQgetvalue(res, 0, (int)i), NULL, 10);
-	return 0;
+	if ((cancel = PQgetCancel(pg)) != NULL) {
+		(void)PQcancel(cancel, err, sizeof(err));
+		PQfreeCancel(cancel);
+	}
+	while (PQgetCopyData(pg, &buf, 0) > 0)
+		PQfreemem(buf);
+	while ((res = PQgetResult(pg)) != NULL)
+		PQclear(res);
 }
 
 /* Streams one table in; 0, or -1 after saying why. */
@@ -210,17 +217,17 @@ static int
 copy_table(PGconn *pg, struct db *db, const struct mig_table *t,
     int64_t batch, int64_t *rows)
 {
-	char		 sel[SQL_MAX], ins[SQL_MAX], key[96], lastbuf[24];
-	const char	*param[1];
+	char		 sel[SQL_MAX], sel2[128], ins[SQL_MAX], key[96], *row;
+	char		*val[MIG_COLS_MAX];
+	size_t		 vlen[MIG_COLS_MAX], i, ncols = mig_ncols(t);
 	sqlite3_stmt	*st = NULL;
 	PGresult	*res;
-	int64_t		 last = INT64_MIN, n = 0;
-	size_t		 i, ncols = mig_ncols(t);
-	int		 rc, state, failed = 0, done = 0;
+	int64_t		 partial = 0, n = 0;
+	int		 len, state, failed = 0;
 
 	*rows = 0;
 	snprintf(key, sizeof(key), "migrate.%s", t->ours);
-	if ((state = state_get(db, key, &last, NULL, 0)) < 0)
+	if ((state = state_get(db, key, &partial, NULL, 0)) < 0)
 		return -1;
 	if (state == 2)
 		return 0;		/* done by an earlier run */
@@ -229,68 +236,86 @@ copy_table(PGconn *pg, struct db *db, const struct mig_table *t,
 		fprintf(stderr, "ankicollabctl: %s: SQL too long\n", t->ours);
 		return -1;
 	}
-	snprintf(lastbuf, sizeof(lastbuf), "%" PRId64, last);
-	param[0] = lastbuf;
-	if (!PQsendQueryParams(pg, sel, t->key != NULL ? 1 : 0, NULL, param,
-	    NULL, NULL, 0) || !PQsetSingleRowMode(pg)) {
-		fprintf(stderr, "ankicollabctl: PostgreSQL: %s",
-		    PQerrorMessage(pg));
-		return -1;
+	if (state == 1) {
+		/* An interrupted run committed part of it: start it over. */
+		snprintf(sel2, sizeof(sel2), "DELETE FROM %s", t->ours);
+		if (db_begin(db) != DB_OK || db_exec(db, sel2) != DB_OK ||
+		    db_commit(db) != DB_OK) {
+			db_rollback(db);
+			return -1;
+		}
+		printf("%-26s %9" PRId64 " row(s) of an interrupted run "
+		    "removed, copying it again\n", t->ours, partial);
+		fflush(stdout);
 	}
 	if (sqlite3_prepare_v2(db_sqlite(db), ins, -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "ankicollabctl: %s: %s\n", t->ours,
 		    sqlite3_errmsg(db_sqlite(db)));
-		failed = 1;
-	} else if (db_begin(db) != DB_OK)
+		return -1;
+	}
+	res = PQexec(pg, sel);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		fprintf(stderr, "ankicollabctl: reading %s: %s", t->up,
+		    PQerrorMessage(pg));
+		PQclear(res);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	PQclear(res);
+	if (db_begin(db) != DB_OK)
 		failed = 1;
 
-	/* Drain every result even after a failure: the connection goes on. */
-	while ((res = PQgetResult(pg)) != NULL) {
-		if (failed || done) {
-			PQclear(res);
-			continue;
-		}
-		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-			done = 1;		/* the end of the rows */
-			PQclear(res);
-			continue;
-		}
-		if (PQresultStatus(res) != PGRES_SINGLE_TUPLE) {
-			fprintf(stderr, "ankicollabctl: reading %s: %s", t->up,
-			    PQresultErrorMessage(res));
+	/* One row per call, in a buffer of its own: memory stays one row. */
+	while (!failed && (len = PQgetCopyData(pg, &row, 0)) > 0) {
+		if (mig_copy_row(row, (size_t)len, val, vlen, ncols) == -1) {
+			fprintf(stderr, "ankicollabctl: reading %s: a row that "
+			    "does not parse\n", t->up);
 			failed = 1;
-			PQclear(res);
-			continue;
 		}
-		sqlite3_reset(st);
-		for (i = 0; i < ncols; i++)
-			if (bind_value(st, (int)i + 1, &t->cols[i], res,
-			    (int)i) != SQLITE_OK)
-				break;
-		if (i < ncols) {
-			fprintf(stderr, "ankicollabctl: %s: column %s of row "
-			    "%s cannot be stored here\n", t->up,
-			    t->cols[i].ours, PQgetvalue(res, 0, 0));
-			failed = 1;
-		} else if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-			fprintf(stderr, "ankicollabctl: %s row %s: %s\n",
-			    t->up, PQgetvalue(res, 0, 0),
+		for (i = 0; !failed && i < ncols; i++)
+			if (bind_value(st, (int)i + 1, &t->cols[i], val[i],
+			    vlen[i]) != SQLITE_OK) {
+				fprintf(stderr, "ankicollabctl: %s: column %s of "
+				    "row %s cannot be stored here\n", t->up,
+				    t->cols[i].ours, val[0] ? val[0] : "NULL");
+				failed = 1;
+			}
+		if (!failed && sqlite3_step(st) != SQLITE_DONE) {
+			fprintf(stderr, "ankicollabctl: %s row %s: %s\n", t->up,
+			    val[0] ? val[0] : "NULL",
 			    sqlite3_errmsg(db_sqlite(db)));
 			failed = 1;
-		} else {
-			n++;
-			if (t->key != NULL)
-				last = row_key(t, res);
-			/* A batch and its progress mark commit together. */
-			if (t->key != NULL && n % batch == 0 &&
-			    (state_set(db, key, NULL, last) != DB_OK ||
-			    db_commit(db) != DB_OK || db_begin(db) != DB_OK))
-				failed = 1;
 		}
-		PQclear(res);
+		if (!failed)
+			n++;
+		PQfreemem(row);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		/* Each batch commits with the mark that the table is partial. */
+		if (!failed && n % batch == 0 &&
+		    (state_set(db, key, NULL, n) != DB_OK ||
+		    db_commit(db) != DB_OK || db_begin(db) != DB_OK))
+			failed = 1;
+	}
+	if (failed)
+		copy_abort(pg);
+	else {
+		if (len == -2) {
+			fprintf(stderr, "ankicollabctl: reading %s: %s", t->up,
+			    PQerrorMessage(pg));
+			failed = 1;
+		}
+		while ((res = PQgetResult(pg)) != NULL) {
+			if (!failed && PQresultStatus(res) != PGRES_COMMAND_OK) {
+				fprintf(stderr, "ankicollabctl: reading %s: %s",
+				    t->up, PQresultErrorMessage(res));
+				failed = 1;
+			}
+			PQclear(res);
+		}
 	}
 	sqlite3_finalize(st);
-	if (!failed && done && state_set(db, key, "done", 0) == DB_OK &&
+	if (!failed && state_set(db, key, "done", 0) == DB_OK &&
 	    db_commit(db) == DB_OK) {
 		*rows = n;
 		return 0;
