@@ -400,18 +400,21 @@ INSERT INTO anki.media_files (hash, file_size) VALUES ('{PNG_MD5}', {len(PNG)}),
     with open(os.path.join(bucket, PNG_MD5[:2], PNG_MD5), "ab") as f:
         f.write(b"tampered")
     s = make_suite(start=False)
-    r = ctl(s.conf, "migrate", "from-postgres", up, "--media", bucket, check=False)
+    data_dir = str(tmp_path / "elsewhere")    # --data-dir instead of the config's
+    r = ctl(s.conf, "migrate", "from-postgres", up, "--media", bucket, "--data-dir", data_dir,
+            check=False)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "media: BAD 1 file(s)" in r.stdout and "media: MISSING 1 file(s)" in r.stdout
     assert "WITH PROBLEMS" in r.stdout and f"media {MP3_MD5}: not in the media folder" in r.stderr
-    assert not os.path.exists(os.path.join(s.data_dir, "media", PNG_MD5[:2], PNG_MD5))
-    assert os.listdir(os.path.join(s.data_dir, "spool")) == []
+    assert not os.path.exists(os.path.join(data_dir, "media", PNG_MD5[:2], PNG_MD5))
+    assert os.listdir(os.path.join(data_dir, "spool")) == []
+    assert not os.path.exists(s.data_dir)
 
     # The admin puts the right files in place and runs it again.
     write_bucket(bucket, [PNG, MP3])
-    r = ctl(s.conf, "migrate", "from-postgres", up, "--media", bucket)
+    r = ctl(s.conf, "migrate", "from-postgres", up, "--media", bucket, "--data-dir", data_dir)
     assert "media: 2 copied, 0 already there" in r.stdout and "migration complete" in r.stdout
     for data in (PNG, MP3):
         h = hashlib.md5(data).hexdigest()
-        with open(os.path.join(s.data_dir, "media", h[:2], h), "rb") as f:
+        with open(os.path.join(data_dir, "media", h[:2], h), "rb") as f:
             assert f.read() == data
