@@ -412,7 +412,10 @@ prepare_target(PGconn *pg, struct db *db)
 			    prev, src);
 			return -1;
 		}
-		printf("resuming the migration from %s\n", src);
+		if (state_get(db, "migrate.finished", &dummy, NULL, 0) == 1)
+			printf("checking the migration from %s again\n", src);
+		else
+			printf("resuming the migration from %s\n", src);
 		return 0;
 	}
 	if (ctl_db_run(db, "SELECT (SELECT count(*) FROM users) + "

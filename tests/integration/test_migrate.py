@@ -278,6 +278,7 @@ def test_migrate_upstream_and_back(pg, make_suite, tmp_path):
 
     # And again: nothing doubles, every file is checked and kept.
     r = ctl(s.conf, "migrate", "from-postgres", up, "--media", bucket)
+    assert "checking the migration from" in r.stdout
     assert "media: 0 copied, 3 already there" in r.stdout and counts(s) == full
     for data in (PNG, MP3, ORPHAN):
         h = hashlib.md5(data).hexdigest()
