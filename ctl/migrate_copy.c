@@ -8,6 +8,7 @@
  * any other byte, which stands for itself. The row may end in its newline.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "common/hex.h"
 #include "ctl/migrate.h"
@@ -38,36 +39,44 @@ mig_copy_row(char *row, size_t len, char **val, size_t *vlen, size_t n)
 			r += 2;
 		} else {
 			while (r < len && row[r] != '\t') {
+				/* A run without escapes moves as one block. */
+				for (k = r; k < len && row[k] != '\t' &&
+				    row[k] != '\\'; k++)
+					;
+				if (w != r)
+					memmove(row + w, row + r, k - r);
+				w += k - r;
+				r = k;
+				if (r == len || row[r] == '\t')
+					break;
+				/* An escape: the backslash, then what it means. */
+				if (++r == len)
+					return -1;
 				c = (unsigned char)row[r++];
-				if (c == '\\') {
-					if (r == len)
-						return -1;
-					c = (unsigned char)row[r++];
-					switch (c) {
-					case 'b': c = '\b'; break;
-					case 'f': c = '\f'; break;
-					case 'n': c = '\n'; break;
-					case 'r': c = '\r'; break;
-					case 't': c = '\t'; break;
-					case 'v': c = '\v'; break;
-					case 'x':
-						for (v = 0, k = 0; k < 2 && r < len &&
-						    (d = hex_digit((unsigned char)row[r])) >= 0;
-						    k++, r++)
-							v = v * 16 + d;
-						if (k > 0)
-							c = (unsigned char)v;
-						break;
-					default:
-						if ((d = octal(c)) < 0)
-							break;
-						for (v = d, k = 1; k < 3 && r < len &&
-						    (d = octal((unsigned char)row[r])) >= 0;
-						    k++, r++)
-							v = v * 8 + d;
+				switch (c) {
+				case 'b': c = '\b'; break;
+				case 'f': c = '\f'; break;
+				case 'n': c = '\n'; break;
+				case 'r': c = '\r'; break;
+				case 't': c = '\t'; break;
+				case 'v': c = '\v'; break;
+				case 'x':
+					for (v = 0, k = 0; k < 2 && r < len &&
+					    (d = hex_digit((unsigned char)row[r])) >= 0;
+					    k++, r++)
+						v = v * 16 + d;
+					if (k > 0)
 						c = (unsigned char)v;
+					break;
+				default:
+					if ((d = octal(c)) < 0)
 						break;
-					}
+					for (v = d, k = 1; k < 3 && r < len &&
+					    (d = octal((unsigned char)row[r])) >= 0;
+					    k++, r++)
+						v = v * 8 + d;
+					c = (unsigned char)v;
+					break;
 				}
 				row[w++] = (char)c;
 			}
