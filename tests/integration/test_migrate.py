@@ -13,7 +13,7 @@ import requests
 
 from addon import Addon, add_user
 from pgcluster import PgCluster, bindir
-from suite import BUILD
+from suite import BUILD, wait_for
 
 ALICE_PW = "alice's old upstream password"
 BOB_PW = "bob has another one"
@@ -419,3 +419,55 @@ INSERT INTO anki.media_files (hash, file_size) VALUES ('{PNG_MD5}', {len(PNG)}),
         h = hashlib.md5(data).hexdigest()
         with open(os.path.join(data_dir, "media", h[:2], h), "rb") as f:
             assert f.read() == data
+
+
+def test_killed_inside_a_table(pg, make_suite, tmp_path):
+    """A real kill -9 between two batches of one table: the rerun copies that table
+    again from the start, keeps the finished ones, and nothing is doubled."""
+    up = pg.createdb("big")
+    pg.psql(ctl("/dev/null", "migrate", "upstream-schema").stdout, "big")
+    pg.psql("""
+INSERT INTO public.users (id, username, password, signup_ip) VALUES (1, 'alice', 'x', '192.0.2.1');
+INSERT INTO anki.decks (id, name, owner, last_update, human_hash, full_path)
+  VALUES (1, 'Big', 1, now(), 'alpha-bravo-charlie-delta-echo-fox', 'Big');
+INSERT INTO anki.notetype (id, guid, owner, name) VALUES (1, 'nt', 1, 'Basic');
+INSERT INTO anki.notes (id, guid, notetype, deck, last_update, reviewed)
+  SELECT g, 'guid-' || g, 1, 1, now(), true FROM generate_series(1, 2000) g;
+INSERT INTO anki.fields (id, note, position, content, reviewed)
+  SELECT g, (g - 1) / 10 + 1, (g - 1) % 10, 'field ' || g, true FROM generate_series(1, 20000) g;
+""", "big")
+    s = make_suite(start=False)
+    mig = subprocess.Popen([os.path.join(BUILD, "ankicollabctl"), "-c", s.conf, "migrate",
+                            "from-postgres", up, "--media", str(tmp_path), "--batch", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def fields_partial():
+            try:
+                db = ours(s)
+                try:
+                    row = db.execute("SELECT value FROM server_state "
+                                     "WHERE key = 'migrate.fields'").fetchone()
+                finally:
+                    db.close()
+            except sqlite3.Error:
+                return False
+            return row is not None and isinstance(row[0], int) and row[0] > 0
+        wait_for(fields_partial, 120, 0.005, "fields partly copied")
+    finally:
+        mig.kill()
+        mig.wait()
+    db = ours(s)
+    done = db.execute("SELECT value FROM server_state WHERE key = 'migrate.notes'").fetchone()
+    partial = db.execute("SELECT count(*) FROM fields").fetchone()[0]
+    db.close()
+    assert done == ("done",) and 0 < partial < 20000
+
+    r = ctl(s.conf, "migrate", "from-postgres", up, "--media", str(tmp_path))
+    assert "resuming the migration" in r.stdout and "migration complete" in r.stdout
+    assert "row(s) of an interrupted run removed, copying it again" in r.stdout
+    assert "notes                           2000 upstream      2000 here (0 copied now)  ok" \
+        in r.stdout
+    db = ours(s)
+    assert db.execute("SELECT count(*), count(DISTINCT id), sum(id) FROM fields").fetchone() \
+        == (20000, 20000, 20000 * 20001 // 2)
+    db.close()
