@@ -24,10 +24,10 @@ PYTHON    := /usr/bin/python3
 DEB_PKGS := pkg-config make gcc clang libclang-rt-14-dev \
 	libevent-dev libjson-c-dev libsqlite3-dev zlib1g-dev libsystemd-dev \
 	libssl-dev libargon2-dev libhttp-parser-dev libcmocka-dev libgumbo-dev \
-	libxml2-dev python3 python3-pytest python3-requests python3-prometheus-client \
-	procps chromium python3-websocket
+	libxml2-dev libpq-dev postgresql python3 python3-pytest python3-requests \
+	python3-prometheus-client procps chromium python3-websocket
 
-PC_LIBS  := libevent json-c sqlite3 zlib libsystemd libcrypto libargon2 gumbo libxml-2.0
+PC_LIBS  := libevent json-c sqlite3 zlib libsystemd libcrypto libargon2 gumbo libxml-2.0 libpq
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-unused-parameter

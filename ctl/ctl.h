@@ -37,6 +37,7 @@ int	ctl_supervise(struct ctl *ctl, int argc, char **argv);	/* supervise.c */
 int	ctl_users(struct ctl *ctl, int argc, char **argv);	/* users.c: user */
 int	ctl_decks(struct ctl *ctl, int argc, char **argv);	/* decks.c: deck, maintainer */
 int	ctl_review(struct ctl *ctl, int argc, char **argv);	/* review.c: review */
+int	ctl_migrate(struct ctl *ctl, int argc, char **argv);	/* migrate.c: migrate */
 
 /* ---- shared by users.c and decks.c (defined in users.c) ------------------ */
 

@@ -51,7 +51,18 @@ usage(void)
 	    "                             apply it (or only its change to that note); its\n"
 	    "                             author is notified, subscribers pull the result\n"
 	    "  review deny COMMIT [--note GUID] [--reason TEXT]\n"
-	    "                             drop it; the deck stays as it is\n");
+	    "                             drop it; the deck stays as it is\n"
+	    "\n"
+	    "  migrate from-postgres URL --media DIR [--data-dir DIR] [--batch N]\n"
+	    "                             copy an upstream AnkiCollab PostgreSQL database\n"
+	    "                             and its bucket's files (DIR/xx/<md5>) into a new\n"
+	    "                             data dir, checking counts and every MD5; the\n"
+	    "                             source is only read; run again to resume\n"
+	    "  migrate to-postgres URL --media DIR [--data-dir DIR]\n"
+	    "                             copy this data dir into an empty PostgreSQL\n"
+	    "                             database with upstream's schema, and the media\n"
+	    "                             into DIR/xx/<md5>\n"
+	    "  migrate upstream-schema    print upstream's schema (SQL)\n");
 }
 
 int
@@ -90,7 +101,8 @@ main(int argc, char *argv[])
 	if ((rc = ctl_supervise(&ctl, argc, argv)) != -1 ||
 	    (rc = ctl_users(&ctl, argc, argv)) != -1 ||
 	    (rc = ctl_decks(&ctl, argc, argv)) != -1 ||
-	    (rc = ctl_review(&ctl, argc, argv)) != -1)
+	    (rc = ctl_review(&ctl, argc, argv)) != -1 ||
+	    (rc = ctl_migrate(&ctl, argc, argv)) != -1)
 		return rc;
 	fprintf(stderr, "ankicollabctl: unknown command '%s'\n", argv[0]);
 	usage();
