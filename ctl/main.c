@@ -41,7 +41,12 @@ usage(void)
 	    "                             let USER act as owner of that deck and its\n"
 	    "                             subdecks, or no longer\n"
 	    "  maintainer list [DECK_HASH] [--json]\n"
-	    "                             every entry, or those that cover DECK_HASH\n");
+	    "                             every entry, or those that cover DECK_HASH\n"
+	    "\n"
+	    "  backup DIR                 copy the database and media into DIR while the\n"
+	    "                             suite serves; an earlier backup in DIR is updated\n"
+	    "  restore DIR                check the backup in DIR against its manifest and\n"
+	    "                             restore it into data_dir (the suite must be stopped)\n");
 }
 
 int
@@ -79,7 +84,8 @@ main(int argc, char *argv[])
 	log_init("ankicollabctl", ctl.cfg.verbose);
 	if ((rc = ctl_supervise(&ctl, argc, argv)) != -1 ||
 	    (rc = ctl_users(&ctl, argc, argv)) != -1 ||
-	    (rc = ctl_decks(&ctl, argc, argv)) != -1)
+	    (rc = ctl_decks(&ctl, argc, argv)) != -1 ||
+	    (rc = ctl_backup(&ctl, argc, argv)) != -1)
 		return rc;
 	fprintf(stderr, "ankicollabctl: unknown command '%s'\n", argv[0]);
 	usage();
