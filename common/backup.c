@@ -38,6 +38,7 @@
 #define BACKUP_BUSY_WAIT_MS	20
 #define BACKUP_PERIODIC_MAX	1024	/* backups a backup_dir is scanned for */
 #define BACKUP_STAMP_LEN	32
+#define BACKUP_CACHE_KIB	512	/* the copy's page cache: gcd is small */
 
 /* Formats a path; -1 with a reason when it does not fit. */
 static int __attribute__((format(printf, 4, 5)))
@@ -452,7 +453,8 @@ backup_db(struct backup_run *r, sqlite3 **dstp, const char *tmp, char *err, size
 	}
 	unlink(tmp);
 	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK || (b = sqlite3_backup_init(dst, "main", db_sqlite(db), "main")) == NULL) {
+	    SQLITE_OK || sqlite3_exec(dst, "PRAGMA cache_size = -" DB_XSTR(BACKUP_CACHE_KIB),
+	    NULL, NULL, NULL) != SQLITE_OK || (b = sqlite3_backup_init(dst, "main", db_sqlite(db), "main")) == NULL) {
 		fail(err, errlen, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : "cannot open");
 		goto fail;
 	}
@@ -896,6 +898,33 @@ periodic_name(const char *name, int *partial)
 	return 1;
 }
 
+int64_t
+backup_newest_age(const char *dir)
+{
+	struct dirent	*de;
+	struct tm	 tm;
+	struct stat	 sb;
+	DIR		*d;
+	char		 newest[BACKUP_STAMP_LEN] = "", path[PATH_MAX], err[64];
+	const char	*end;
+	int		 partial;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (periodic_name(de->d_name, &partial) && !partial &&
+		    strcmp(de->d_name, newest) > 0 &&
+		    pathf(path, err, sizeof(err), "%s/%s/%s", dir, de->d_name,
+		    BACKUP_MANIFEST) == 0 && stat(path, &sb) == 0)
+			snprintf(newest, sizeof(newest), "%.31s", de->d_name);
+	closedir(d);
+	memset(&tm, 0, sizeof(tm));
+	if (newest[0] == '\0' || (end = strptime(newest + strlen(BACKUP_PREFIX),
+	    "%Y%m%dT%H%M%SZ", &tm)) == NULL || *end != '\0')
+		return -1;
+	return (int64_t)time(NULL) - (int64_t)timegm(&tm);
+}
+
 int
 backup_periodic(const struct config *cfg, char *out, size_t outlen)
 {
@@ -932,7 +961,7 @@ backup_periodic(const struct config *cfg, char *out, size_t outlen)
 			continue;
 		}
 		if (n < BACKUP_PERIODIC_MAX)
-			snprintf(names[n++], BACKUP_STAMP_LEN, "%s", de->d_name);
+			snprintf(names[n++], BACKUP_STAMP_LEN, "%.31s", de->d_name);
 	}
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), name_cmp);

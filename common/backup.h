@@ -85,6 +85,13 @@ int	backup_restore(const struct config *cfg, const char *dir,
 int	backup_periodic(const struct config *cfg, char *out, size_t outlen);
 
 /*
+ * Seconds since the newest complete periodic backup in dir was taken (by
+ * its name), or -1 if there is none: gcd schedules the next one from it, so
+ * restarts do not put a backup off.
+ */
+int64_t	backup_newest_age(const char *dir);
+
+/*
  * Reads a manifest: the header, then calls fn for each entry in order; the
  * last line must count them. Returns 0, or -1 with the reason in err (also
  * when fn returns -1, whose reason it wrote to err). Exposed for the fuzzer.

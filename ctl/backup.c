@@ -2,14 +2,44 @@
  * backup.c — ankicollabctl backup DIR, restore DIR (common/backup.c does
  * the work; gcd's periodic backups call the same code).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/backup.h"
 #include "ctl/ctl.h"
+
+/*
+ * Run by root (sudo ankicollabctl ...), work as the owner of data_dir, as
+ * sudo -u ankicollab would: a root-owned -shm beside the database, or
+ * restored files root owns, would keep the suite from writing them.
+ */
+static int
+ctl_become_owner(const struct ctl *ctl)
+{
+	struct passwd	*pw;
+	struct stat	 sb;
+	int		 rc;
+
+	if (geteuid() != 0 || stat(ctl->cfg.data_dir, &sb) == -1 || sb.st_uid == 0)
+		return 0;
+	if ((pw = getpwuid(sb.st_uid)) != NULL)
+		rc = initgroups(pw->pw_name, sb.st_gid);
+	else
+		rc = setgroups(0, NULL);
+	if (rc == -1 || setgid(sb.st_gid) == -1 || setuid(sb.st_uid) == -1) {
+		fprintf(stderr, "ankicollabctl: cannot act as the owner of %s (uid %u): %s\n",
+		    ctl->cfg.data_dir, (unsigned)sb.st_uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 static int
 ctl_backup_take(struct ctl *ctl, const char *dir)
@@ -69,5 +99,7 @@ ctl_backup(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "usage: ankicollabctl %s DIR\n", argv[0]);
 		return CTL_EXIT_USAGE;
 	}
+	if (ctl_become_owner(ctl) == -1)
+		return CTL_EXIT_FAIL;
 	return restore ? ctl_restore(ctl, argv[1]) : ctl_backup_take(ctl, argv[1]);
 }

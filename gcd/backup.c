@@ -17,6 +17,7 @@
 #include "gcd/gcd.h"
 
 #define GCD_BACKUP_STACK	(256 * 1024)	/* counted against memory_max */
+#define GCD_BACKUP_FIRST_MS	1000		/* overdue: soon after start */
 
 static struct event	*backup_timer;
 static pthread_t	 backup_thread;
@@ -38,6 +39,24 @@ backup_main(void *arg)
 }
 
 static void
+backup_arm(uint64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_del(backup_timer);
+	event_add(backup_timer, &tv);
+}
+
+/* One per second at most: the backups' names are stamped to the second. */
+static uint64_t
+backup_interval_ms(const struct gcd *g)
+{
+	return g->d->cfg.backup_interval_ms < 1000 ? 1000 : g->d->cfg.backup_interval_ms;
+}
+
+static void
 backup_fired(evutil_socket_t fd, short ev, void *arg)
 {
 	struct gcd	*g = arg;
@@ -47,6 +66,7 @@ backup_fired(evutil_socket_t fd, short ev, void *arg)
 
 	if (g->d->cfg.backup_dir[0] == '\0')
 		return;
+	backup_arm(backup_interval_ms(g));
 	if (atomic_load(&backup_busy)) {
 		log_notice("backup: the previous one still runs; skipped");
 		return;
@@ -72,28 +92,33 @@ backup_fired(evutil_socket_t fd, short ev, void *arg)
 	backup_started = 1;
 }
 
+/*
+ * The next backup is due an interval after the newest one in backup_dir,
+ * not after this start: a gcd restarted daily would otherwise never take one.
+ */
 void
 gcd_backup_rearm(struct gcd *g)
 {
-	struct timeval	tv;
-	uint64_t	ms = g->d->cfg.backup_interval_ms;
+	uint64_t	ms = backup_interval_ms(g);
+	int64_t		age;
 
 	if (backup_timer == NULL)
 		return;
 	event_del(backup_timer);
 	if (g->d->cfg.backup_dir[0] == '\0')
 		return;
-	if (ms < 1000)
-		ms = 1000;	/* one per second at most: the names are stamped so */
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	event_add(backup_timer, &tv);
+	age = backup_newest_age(g->d->cfg.backup_dir);
+	if (age < 0 || (uint64_t)age * 1000 >= ms)
+		ms = GCD_BACKUP_FIRST_MS;
+	else
+		ms -= (uint64_t)age * 1000;
+	backup_arm(ms);
 }
 
 int
 gcd_backup_start(struct gcd *g)
 {
-	if ((backup_timer = event_new(g->d->base, -1, EV_PERSIST, backup_fired, g)) == NULL)
+	if ((backup_timer = event_new(g->d->base, -1, 0, backup_fired, g)) == NULL)
 		return -1;
 	gcd_backup_rearm(g);
 	return 0;

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sqlite3
+import tempfile
 import threading
 
 import pytest
@@ -269,3 +270,55 @@ def test_backup_usage(suite):
     assert out.returncode == 100 and out.stderr == "usage: ankicollabctl backup DIR\n"
     out = suite.ctl("restore", check=False)
     assert out.returncode == 100 and out.stderr == "usage: ankicollabctl restore DIR\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand the data dir to another user")
+def test_root_acts_as_data_dir_owner(make_suite):
+    """sudo ankicollabctl backup/restore write as the data dir's owner, not as root."""
+    nobody = 65534
+    s = make_suite(start=False)
+    add_user(s, "alice")
+    os.chmod(s.tmp, 0o711)
+    for root, dirs, files in os.walk(s.data_dir):
+        for n in [root] + [os.path.join(root, f) for f in files]:
+            os.chown(n, nobody, nobody)
+    parent = tempfile.mkdtemp(prefix="ankicollab-bk-")
+    try:
+        os.chmod(parent, 0o711)
+        bdir = os.path.join(parent, "b")
+        os.mkdir(bdir)
+        os.chown(bdir, nobody, nobody)
+        s.ctl("backup", bdir)
+        for f in ("MANIFEST", "ankicollab.db"):
+            assert os.stat(os.path.join(bdir, f)).st_uid == nobody, f
+        os.unlink(os.path.join(s.data_dir, "ankicollab.db"))
+        s.ctl("restore", bdir)
+        st = os.stat(os.path.join(s.data_dir, "ankicollab.db"))
+        assert (st.st_uid, st.st_gid) == (nobody, nobody)
+        # A backup directory only root may write to is refused, not half-written.
+        os.chown(bdir, 0, 0)
+        os.chmod(bdir, 0o755)
+        out = s.ctl("backup", bdir, check=False)
+        assert out.returncode == 1 and "Permission denied" in out.stderr, out.stderr
+    finally:
+        shutil.rmtree(parent)
+
+
+def test_overdue_backup_taken_at_start(make_suite, tmp_path):
+    """The next backup is due an interval after the newest one, not after gcd's start:
+    one from 2020 with a 1 h interval is overdue, so gcd takes one at once and, with
+    backup_keep = 1, removes the old one."""
+    bdir = tmp_path / "periodic"
+    bdir.mkdir()
+    old = make_suite(start=False)
+    add_user(old, "alice")
+    old.ctl("backup", str(bdir / "ankicollab-20200101T000000Z"))
+    s = make_suite(extra={"gcd": {"backup_dir": str(bdir), "backup_interval": "1h",
+                                  "backup_keep": "1"}})
+
+    def replaced():
+        names = os.listdir(bdir)
+        return len(names) == 1 and names[0] != "ankicollab-20200101T000000Z" and \
+            "1 old backup(s) removed" in s.logs() and names
+    names = wait_for(replaced, 30, interval=0.1, what="a new backup replacing the old one")
+    assert os.path.exists(bdir / names[0] / "MANIFEST")
