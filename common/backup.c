@@ -185,27 +185,31 @@ mkdir_ok(const char *path, mode_t mode, char *err, size_t errlen)
 }
 
 /*
- * Puts an immutable file at dst: nothing if a file of its size is there,
- * else a hard link to alt (an earlier copy, may be NULL) or to src, else a
- * copy, through dst.tmp and a rename. Returns 1, 0 if src does not exist,
- * or -1.
+ * Puts an immutable file at dst: nothing if a file of its size is there
+ * (and, if md5 is not NULL, of that MD5), else a hard link to alt (an
+ * earlier copy, may be NULL) or to src, else a copy, through dst.tmp and a
+ * rename. Returns 1, 0 if src does not exist, or -1.
  */
 static int
-place_file(const char *src, const char *dst, const char *alt, mode_t mode,
-    struct backup_stats *st, char *err, size_t errlen)
+place_file(const char *src, const char *dst, const char *alt, const char *md5,
+    mode_t mode, struct backup_stats *st, char *err, size_t errlen)
 {
 	struct stat	 sb, db, ab;
-	char		 tmp[PATH_MAX];
+	char		 tmp[PATH_MAX], sum[EVP_MAX_MD_SIZE * 2 + 1];
+	uint64_t	 size;
 
 	if (stat(src, &sb) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		return fail(err, errlen, "%s: %s", src, strerror(errno));
 	}
-	if (stat(dst, &db) == 0 && db.st_size == sb.st_size) {
+	if (stat(dst, &db) == 0 && db.st_size == sb.st_size && (md5 == NULL ||
+	    (hash_file(dst, EVP_md5(), sum, &size, err, errlen) == 0 &&
+	    strcmp(sum, md5) == 0))) {
 		st->kept++;
 		return 1;
 	}
+	err[0] = '\0';
 	if (pathf(tmp, err, errlen, "%s.tmp", dst) == -1)
 		return -1;
 	if (unlink(tmp) == -1 && errno != ENOENT)
@@ -238,6 +242,28 @@ static int
 rm_tree(const char *path)
 {
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == -1 && errno != ENOENT ? -1 : 0;
+}
+
+/*
+ * A backup inside the data dir dies with its disk and would be restored
+ * onto itself: refused. dir must exist; data_dir need not.
+ */
+static int
+outside_data_dir(const struct config *cfg, const char *dir, char *err, size_t errlen)
+{
+	char	rd[PATH_MAX], rdata[PATH_MAX];
+	size_t	n;
+
+	if (realpath(dir, rd) == NULL)
+		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+	if (realpath(cfg->data_dir, rdata) == NULL)
+		return 0;
+	n = strlen(rdata);
+	if (strncmp(rd, rdata, n) == 0 && (rd[n] == '\0' || rd[n] == '/' ||
+	    strcmp(rdata, "/") == 0))
+		return fail(err, errlen, "%s is inside data_dir (%s): keep backups "
+		    "elsewhere, ideally on another disk", dir, rdata);
+	return 0;
 }
 
 /* ---- the manifest ---------------------------------------------------------- */
@@ -533,7 +559,8 @@ backup_media(struct backup_run *r, sqlite3 *dst, char *err, size_t errlen)
 		    (r->prev != NULL && pathf(alt, err, errlen, "%s/media/%s/%s",
 		    r->prev, rel, h) == -1))
 			goto fail;
-		placed = place_file(src, to, r->prev ? alt : NULL, 0640, r->st, err, errlen);
+		placed = place_file(src, to, r->prev ? alt : NULL, NULL, 0640, r->st, err,
+		    errlen);
 		if (placed == -1)
 			goto fail;
 		if (placed == 0) {
@@ -641,6 +668,7 @@ backup_create(const struct config *cfg, const char *dir, const char *prev,
 	r.prev = prev;
 	r.st = st;
 	if (mkdir_ok(dir, 0750, err, errlen) == -1 ||
+	    outside_data_dir(cfg, dir, err, errlen) == -1 ||
 	    pathf(mpath, err, errlen, "%s/%s", dir, BACKUP_MANIFEST) == -1 ||
 	    pathf(mtmp, err, errlen, "%s/%s.tmp", dir, BACKUP_MANIFEST) == -1 ||
 	    pathf(tmp, err, errlen, "%s/%s.tmp", dir, DB_FILE) == -1 ||
@@ -793,7 +821,8 @@ restore_entry(const struct backup_entry *e, void *arg, char *err, size_t errlen)
 		    e->path) == -1 || mkdir_ok(sub, 0750, err, errlen) == -1 ||
 		    pathf(dst, err, errlen, "%s/media/%s", r->cfg->data_dir, e->path) == -1)
 			return -1;
-		return place_file(src, dst, NULL, 0640, r->st, err, errlen) == 1 ? 0 :
+		/* What is there may be what the restore is for: check it. */
+		return place_file(src, dst, NULL, e->sum, 0640, r->st, err, errlen) == 1 ? 0 :
 		    fail(err, errlen, "%s: vanished", src);
 	case BACKUP_SECRET:
 		if (pathf(dst, err, errlen, "%s/%s.restore", r->cfg->data_dir, e->path) == -1)
@@ -810,10 +839,7 @@ restore_entry(const struct backup_entry *e, void *arg, char *err, size_t errlen)
 		if (pathf(dst, err, errlen, "%s/%s.restore", r->cfg->data_dir, DB_FILE) == -1)
 			return -1;
 		unlink(dst);
-		if (copy_file(src, dst, 0640, err, errlen) == -1)
-			return -1;
-		r->st->copied++;
-		return 0;
+		return copy_file(src, dst, 0640, err, errlen);
 	}
 }
 
@@ -827,7 +853,8 @@ backup_restore(const struct config *cfg, const char *dir,
 	size_t			 i;
 
 	/* Refusals first: nothing in the data dir changes before this passes. */
-	if (backup_verify(dir, st, err, errlen) == -1)
+	if (outside_data_dir(cfg, dir, err, errlen) == -1 ||
+	    backup_verify(dir, st, err, errlen) == -1)
 		return -1;
 	if (st->schema > db_schema_version())
 		return fail(err, errlen, "%s: schema version %d is newer than this "

@@ -322,3 +322,31 @@ def test_overdue_backup_taken_at_start(make_suite, tmp_path):
             "1 old backup(s) removed" in s.logs() and names
     names = wait_for(replaced, 30, interval=0.1, what="a new backup replacing the old one")
     assert os.path.exists(bdir / names[0] / "MANIFEST")
+
+
+def test_backup_inside_data_dir_refused(env):
+    s = env
+    out = s.ctl("backup", os.path.join(s.data_dir, "backups"), check=False)
+    assert out.returncode == 1 and "is inside data_dir" in out.stderr, out.stderr
+    assert not os.path.exists(os.path.join(s.data_dir, "backups", "MANIFEST"))
+
+
+def test_restore_repairs_a_damaged_media_file(env, make_suite, tmp_path):
+    """A target file of the right size but the wrong bytes (what a failing card leaves)
+    is replaced; a sound one is kept."""
+    s = env
+    bdir = tmp_path / "b"
+    s.ctl("backup", str(bdir))
+    r = make_suite(start=False)
+    r.ctl("restore", str(bdir))
+    h = md5(FILES["murmur.mp3"])
+    p = os.path.join(r.data_dir, "media", h[:2], h)
+    data = bytearray(open(p, "rb").read())
+    os.unlink(p)  # its own inode: the backup's link stays intact
+    data[0] ^= 0xFF
+    with open(p, "wb") as f:
+        f.write(data)
+    out = r.ctl("restore", str(bdir)).stdout
+    assert "(1 linked, 0 copied, 2 already there)" in out, out
+    assert file_md5(p) == h
+    assert_consistent(r.data_dir)
