@@ -637,7 +637,7 @@ backup_secrets(struct backup_run *r, char *err, size_t errlen)
 		if (lstat(src, &sb) == -1 || !S_ISREG(sb.st_mode))
 			continue;
 		unlink(dst);
-		snprintf(rel, sizeof(rel), "secrets/%s", de->d_name);
+		snprintf(rel, sizeof(rel), "secrets/%.64s", de->d_name);	/* secret_name_ok */
 		if (copy_file(src, dst, 0600, err, errlen) == -1 ||
 		    hash_file(dst, EVP_sha256(), sum, &size, err, errlen) == -1 ||
 		    manifest_entry(r, "secret", rel, size, sum, err, errlen) == -1)
