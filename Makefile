@@ -26,7 +26,7 @@ DEB_PKGS := pkg-config make gcc clang libclang-rt-14-dev \
 	libevent-dev libjson-c-dev libsqlite3-dev zlib1g-dev libsystemd-dev \
 	libssl-dev libargon2-dev libhttp-parser-dev libcmocka-dev libgumbo-dev \
 	libxml2-dev python3 python3-pytest python3-requests python3-prometheus-client \
-	procps dpkg-dev debhelper fakeroot man-db groff-base systemd
+	procps time dpkg-dev debhelper fakeroot man-db groff-base systemd
 
 PC_LIBS  := libevent json-c sqlite3 zlib libsystemd libcrypto libargon2 gumbo libxml-2.0
 
