@@ -200,7 +200,10 @@ install: all
 
 # The package is built in a copy of the tree: dpkg-buildpackage cleans the
 # tree it builds in (make clean), which would take this build/ with it.
-DEB_SRC := $(wildcard $(shell git ls-files --cached --others --exclude-standard 2>/dev/null))
+# The tracked and new files, or (not a git checkout) what find sees.
+DEB_SRC := $(wildcard $(or $(shell git ls-files --cached --others --exclude-standard 2>/dev/null),\
+	$(shell find . -path ./build -prune -o -path ./var -prune -o -path ./.git -prune -o \
+	-name __pycache__ -prune -o -type f -print | sed 's|^\./||')))
 DEB_STAMP := $(BUILD)/deb/.built
 deb: $(DEB_STAMP)
 $(DEB_STAMP): $(DEB_SRC) | $(DEPS_STAMP)
