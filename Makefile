@@ -7,6 +7,7 @@
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
 #   make bench      the benchmarks in bench/ (figures beside same-run references)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        build/deb/ankicollab-lite_*.deb with dpkg-buildpackage
 #
 # Missing Debian packages are installed with apt-get (as root, or through sudo
 # where that works without a password); otherwise the build stops and names them.
@@ -25,13 +26,18 @@ DEB_PKGS := pkg-config make gcc clang libclang-rt-14-dev \
 	libevent-dev libjson-c-dev libsqlite3-dev zlib1g-dev libsystemd-dev \
 	libssl-dev libargon2-dev libhttp-parser-dev libcmocka-dev libgumbo-dev \
 	libxml2-dev libpq-dev postgresql python3 python3-pytest python3-requests \
-	python3-prometheus-client procps chromium python3-websocket
+	python3-prometheus-client procps chromium python3-websocket \
+	time dpkg-dev debhelper fakeroot man-db groff-base systemd
 
 PC_LIBS  := libevent json-c sqlite3 zlib libsystemd libcrypto libargon2 gumbo libxml-2.0 libpq
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-unused-parameter
 SYSCONFDIR ?= /etc
+MANDIR    ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# no: trust that the packages are there (a package build has its Build-Depends).
+DEPS_CHECK ?= yes
 CPPFLAGS += -I. -D_GNU_SOURCE -DANKICOLLAB_DEFAULT_CONFIG=\"$(SYSCONFDIR)/ankicollab/ankicollab.conf\"
 # pkg-config runs when a recipe uses these, i.e. after the deps check.
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS))
@@ -42,6 +48,9 @@ ALL_LDFLAGS = $(SANITIZE) $(LDFLAGS)
 # for common): link them as one group.
 LINK = $(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.c,$^) \
 	-Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(PC_LDLIBS)
+
+MAN5     := $(wildcard docs/man/*.5)
+MAN8     := $(wildcard docs/man/*.8)
 
 PROGRAMS := ankicollab-supervisor ankicollab-apid ankicollab-mediad ankicollab-gcd ankicollabctl
 BINS     := $(addprefix $(BUILD)/,$(PROGRAMS))
@@ -75,7 +84,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all deps test unit integration run install asan fuzz bench clean
+.PHONY: all deps test unit integration run install asan fuzz bench clean deb
 # Keep intermediate objects (main.o of the pattern rules) between builds.
 .SECONDARY:
 all: $(BINS)
@@ -84,7 +93,7 @@ all: $(BINS)
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): Makefile
-	@sh tests/check-deps.sh $(DEB_PKGS)
+	@[ "$(DEPS_CHECK)" = no ] || sh tests/check-deps.sh $(DEB_PKGS)
 	@mkdir -p $(@D) && touch $@
 
 # ---- compilation ------------------------------------------------------------
@@ -126,7 +135,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBS_A) | $(DEPS_STAMP)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -MMD -MP -o $@ $< \
 		-Wl,--start-group $(LIBS_A) -Wl,--end-group $(PC_LDLIBS)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # ---- running and testing ----------------------------------------------------
 
@@ -177,15 +186,38 @@ install: all
 	install -m 0755 $(BUILD)/ankicollab-supervisor $(BUILD)/ankicollab-apid \
 		$(BUILD)/ankicollab-mediad $(BUILD)/ankicollab-gcd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BUILD)/ankicollabctl $(DESTDIR)$(PREFIX)/bin/
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' contrib/systemd/ankicollab.service \
-		> $(DESTDIR)$(PREFIX)/lib/systemd/system/ankicollab.service
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/ankicollab.service
 	install -m 0644 contrib/systemd/ankicollab.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/ankicollab.conf
 	install -m 0644 contrib/systemd/ankicollab.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/ankicollab.conf
 	install -d $(DESTDIR)$(SYSCONFDIR)/ankicollab
 	[ -e $(DESTDIR)$(SYSCONFDIR)/ankicollab/ankicollab.conf ] || \
 		install -m 0640 contrib/ankicollab.conf $(DESTDIR)$(SYSCONFDIR)/ankicollab/ankicollab.conf
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+
+# The package is built in a copy of the tree: dpkg-buildpackage cleans the
+# tree it builds in (make clean), which would take this build/ with it.
+# The tracked and new files, or (not a git checkout) what find sees.
+DEB_SRC := $(wildcard $(or $(shell git ls-files --cached --others --exclude-standard 2>/dev/null),\
+	$(shell find . -path ./build -prune -o -path ./var -prune -o -path ./.git -prune -o \
+	-name __pycache__ -prune -o -type f -print | sed 's|^\./||')))
+DEB_STAMP := $(BUILD)/deb/.built
+deb: $(DEB_STAMP)
+$(DEB_STAMP): $(DEB_SRC) | $(DEPS_STAMP)
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	$(Q)tar -cf - $(DEB_SRC) | tar -C $(BUILD)/deb/src -xf -
+	$(call say,DEB,$(BUILD)/deb)
+	@# Not our command line (make passes BUILD=... on): the package builds its own tree.
+	$(Q)cd $(BUILD)/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u PREFIX -u DESTDIR \
+		-u OPT -u SANITIZE -u SYSCONFDIR -u MANDIR -u SYSTEMDUNITDIR -u DEPS_CHECK \
+		dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
+		{ tail -n 60 ../build.log; exit 1; }
+	@ls $(BUILD)/deb/ankicollab-lite_*.deb
+	@touch $@
 
 clean:
 	rm -rf $(BUILD)

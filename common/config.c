@@ -75,6 +75,9 @@ static const struct key keys[] = {
 	{ "gcd", "batches_interval",	K_MS,	F(gc_batches_interval_ms), "5m", NULL },
 	{ "gcd", "notetypes_interval",	K_MS,	F(gc_notetypes_interval_ms), "24h", NULL },
 	{ "gcd", "wal_interval",	K_MS,	F(gc_wal_interval_ms),	"1h", NULL },
+	{ "gcd", "backup_dir",		K_STR,	F(backup_dir),		"", NULL },
+	{ "gcd", "backup_interval",	K_MS,	F(backup_interval_ms),	"24h", NULL },
+	{ "gcd", "backup_keep",		K_UINT,	F(backup_keep),		"7", NULL },
 };
 
 static const char *const daemon_names[DAEMON_COUNT] = { "apid", "mediad", "gcd" };

@@ -76,6 +76,9 @@ struct config {
 	uint64_t	gc_batches_interval_ms;	/* upload batches, bulk operations */
 	uint64_t	gc_notetypes_interval_ms;
 	uint64_t	gc_wal_interval_ms;	/* checkpoint, PRAGMA optimize */
+	char		backup_dir[CONFIG_PATH_MAX];	/* periodic backups; empty = off */
+	uint64_t	backup_interval_ms;
+	uint64_t	backup_keep;		/* backups kept, the oldest removed */
 };
 
 /* "apid", "mediad", "gcd"; NULL for an out-of-range id. */

@@ -38,6 +38,13 @@ int	ctl_users(struct ctl *ctl, int argc, char **argv);	/* users.c: user */
 int	ctl_decks(struct ctl *ctl, int argc, char **argv);	/* decks.c: deck, maintainer */
 int	ctl_review(struct ctl *ctl, int argc, char **argv);	/* review.c: review */
 int	ctl_migrate(struct ctl *ctl, int argc, char **argv);	/* migrate.c: migrate */
+int	ctl_backup(struct ctl *ctl, int argc, char **argv);	/* backup.c: backup, restore */
+
+/*
+ * Connects to the supervisor's control socket (its path goes to path): a
+ * blocking fd, or -1 with errno when nothing answers. (supervise.c)
+ */
+int	ctl_connect(const struct ctl *ctl, char *path, size_t pathlen);
 
 /* ---- shared by users.c and decks.c (defined in users.c) ------------------ */
 

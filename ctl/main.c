@@ -62,7 +62,12 @@ usage(void)
 	    "                             copy this data dir into an empty PostgreSQL\n"
 	    "                             database with upstream's schema, and the media\n"
 	    "                             into DIR/xx/<md5>\n"
-	    "  migrate upstream-schema    print upstream's schema (SQL)\n");
+	    "  migrate upstream-schema    print upstream's schema (SQL)\n"
+	    "\n"
+	    "  backup DIR                 copy the database and media into DIR while the\n"
+	    "                             suite serves; an earlier backup in DIR is updated\n"
+	    "  restore DIR                check the backup in DIR against its manifest and\n"
+	    "                             restore it into data_dir (the suite must be stopped)\n");
 }
 
 int
@@ -102,7 +107,8 @@ main(int argc, char *argv[])
 	    (rc = ctl_users(&ctl, argc, argv)) != -1 ||
 	    (rc = ctl_decks(&ctl, argc, argv)) != -1 ||
 	    (rc = ctl_review(&ctl, argc, argv)) != -1 ||
-	    (rc = ctl_migrate(&ctl, argc, argv)) != -1)
+	    (rc = ctl_migrate(&ctl, argc, argv)) != -1 ||
+	    (rc = ctl_backup(&ctl, argc, argv)) != -1)
 		return rc;
 	fprintf(stderr, "ankicollabctl: unknown command '%s'\n", argv[0]);
 	usage();

@@ -20,7 +20,7 @@
 
 #define CTL_TIMEOUT_MS	10000
 
-static int
+int
 ctl_connect(const struct ctl *ctl, char *path, size_t pathlen)
 {
 	struct sockaddr_un	sun;

@@ -43,6 +43,11 @@ int		 gcd_start(struct gcd *g, struct daemon *d);
 void		 gcd_rearm(struct gcd *g);
 void		 gcd_stop(struct gcd *g);
 
+/* backup.c: periodic backups into [gcd] backup_dir, when set. */
+int		 gcd_backup_start(struct gcd *g);
+void		 gcd_backup_rearm(struct gcd *g);
+void		 gcd_backup_stop(struct gcd *g);
+
 /* GC_NJOBS for an unknown name; "" is not a job (it means all of them). */
 enum gc_job	 gc_job_by_name(const char *name);
 const char	*gc_job_name(enum gc_job job);

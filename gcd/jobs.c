@@ -370,6 +370,7 @@ gcd_rearm(struct gcd *g)
 	for (i = 0; i < GC_NJOBS; i++)
 		if (g->timer[i] != NULL)
 			gc_arm(g, (enum gc_job)i);
+	gcd_backup_rearm(g);
 }
 
 /* After READY, so mediad (started before us) has had its time to come up. */
@@ -401,7 +402,7 @@ gcd_start(struct gcd *g, struct daemon *d)
 	if (event_base_once(d->base, -1, EV_TIMEOUT, gc_first_run, g, &zero) == -1)
 		return -1;
 	gcd_rearm(g);
-	return 0;
+	return gcd_backup_start(g);
 }
 
 void
@@ -414,6 +415,7 @@ gcd_stop(struct gcd *g)
 			event_free(g->timer[i]);
 		g->timer[i] = NULL;
 	}
+	gcd_backup_stop(g);
 	mediaclient_close(&g->mc);
 	if (g->db != NULL)
 		db_close(g->db);
