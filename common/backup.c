@@ -30,11 +30,11 @@
 #include <sqlite3.h>
 
 #include "common/backup.h"
+#include "common/fdcopy.h"
 #include "common/db.h"
 #include "common/log.h"
 #include "common/mediaclient.h"
 
-#define BACKUP_COPY_BUF		65536
 #define BACKUP_BUSY_WAIT_MS	20
 #define BACKUP_PERIODIC_MAX	1024	/* backups a backup_dir is scanned for */
 #define BACKUP_STAMP_LEN	32
@@ -87,40 +87,15 @@ hash_file(const char *path, const EVP_MD *md, char *hex, uint64_t *size,
     char *err, size_t errlen)
 {
 	unsigned char	 dig[EVP_MAX_MD_SIZE];
-	unsigned int	 dlen;
-	EVP_MD_CTX	*ctx;
-	char		*buf;
-	ssize_t		 n;
-	int		 fd, rc = -1;
+	unsigned	 dlen;
+	int		 fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	if ((buf = malloc(BACKUP_COPY_BUF)) == NULL || (ctx = EVP_MD_CTX_new()) == NULL) {
-		free(buf);
-		close(fd);
-		return fail(err, errlen, "out of memory");
-	}
-	*size = 0;
-	if (EVP_DigestInit_ex(ctx, md, NULL) != 1)
-		goto out;
-	while ((n = read(fd, buf, BACKUP_COPY_BUF)) > 0) {
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-		*size += (uint64_t)n;
-	}
-	if (n == -1) {
+	if ((rc = fdcopy(fd, -1, md, dig, &dlen, size)) == -1)
 		fail(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (EVP_DigestFinal_ex(ctx, dig, &dlen) != 1)
-		goto out;
-	tohex(dig, dlen, hex);
-	rc = 0;
-out:
-	if (rc == -1 && err[0] == '\0')
-		fail(err, errlen, "%s: cannot hash", path);
-	EVP_MD_CTX_free(ctx);
-	free(buf);
+	else
+		tohex(dig, dlen, hex);
 	close(fd);
 	return rc;
 }
@@ -141,37 +116,22 @@ fsync_path(const char *path, int flags)
 static int
 copy_file(const char *src, const char *dst, mode_t mode, char *err, size_t errlen)
 {
-	char	*buf;
-	ssize_t	 n, w, off;
-	int	 in, out = -1, rc = -1;
+	uint64_t	size;
+	int		in, out, rc = 0;
 
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
 		return fail(err, errlen, "%s: %s", src, strerror(errno));
-	if ((buf = malloc(BACKUP_COPY_BUF)) == NULL) {
-		close(in);
-		return fail(err, errlen, "out of memory");
-	}
 	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) == -1) {
-		fail(err, errlen, "%s: %s", dst, strerror(errno));
-		goto done;
-	}
-	while ((n = read(in, buf, BACKUP_COPY_BUF)) > 0)
-		for (off = 0; off < n; off += w)
-			if ((w = write(out, buf + off, (size_t)(n - off))) == -1) {
-				fail(err, errlen, "%s: %s", dst, strerror(errno));
-				goto done;
-			}
-	if (n == -1 || fsync(out) == -1) {
-		fail(err, errlen, "%s: %s", n == -1 ? src : dst, strerror(errno));
-		goto done;
-	}
-	rc = 0;
-done:
-	if (out != -1 && close(out) == -1 && rc == 0)
 		rc = fail(err, errlen, "%s: %s", dst, strerror(errno));
-	if (rc == -1 && out != -1)
+		close(in);
+		return rc;
+	}
+	if (fdcopy(in, out, NULL, NULL, NULL, &size) == -1 || fsync(out) == -1)
+		rc = fail(err, errlen, "copying %s to %s: %s", src, dst, strerror(errno));
+	if (close(out) == -1 && rc == 0)
+		rc = fail(err, errlen, "%s: %s", dst, strerror(errno));
+	if (rc == -1)
 		unlink(dst);
-	free(buf);
 	close(in);
 	return rc;
 }

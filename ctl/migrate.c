@@ -25,12 +25,12 @@
 
 #include <openssl/evp.h>
 
+#include "common/fdcopy.h"
 #include "common/mediaclient.h"
 #include "ctl/ctl.h"
 #include "ctl/migrate.h"
 
 #define MIG_BATCH_DEFAULT	5000	/* rows per SQLite transaction */
-#define MIG_COPY_BUF		65536
 
 /* ---- libpq --------------------------------------------------------------- */
 
@@ -112,79 +112,18 @@ mig_cat(char *buf, size_t len, const char *fmt, ...)
 
 /* ---- media --------------------------------------------------------------- */
 
-/* MD5 of an open file from its start; 0, or -1 with errno. */
+/* MD5 of the rest of in, copied to out unless -1; 0, or -1 with errno. */
 static int
-md5_fd(int fd, uint8_t md5[16], int64_t *size)
+md5_copy(int in, int out, uint8_t md5[16], int64_t *size)
 {
-	EVP_MD_CTX	*ctx;
-	static char	 buf[MIG_COPY_BUF];
-	ssize_t		 n;
-	int		 rc = -1;
+	unsigned char	dig[EVP_MAX_MD_SIZE];
+	uint64_t	n;
 
-	*size = 0;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1)
-		goto out;
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		*size += n;
-	}
-	rc = EVP_DigestFinal_ex(ctx, md5, NULL) == 1 ? 0 : -1;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
-}
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if (fdcopy(in, out, EVP_md5(), dig, NULL, &n) == -1)
+		return -1;
+	memcpy(md5, dig, 16);
+	*size = (int64_t)n;
 	return 0;
-}
-
-/* Copies src to the open dst while hashing what was read. */
-static int
-copy_md5(int src, int dst, uint8_t md5[16], int64_t *size)
-{
-	EVP_MD_CTX	*ctx;
-	static char	 buf[MIG_COPY_BUF];
-	ssize_t		 n;
-	int		 rc = -1;
-
-	*size = 0;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1)
-		goto out;
-	while ((n = read(src, buf, sizeof(buf))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		if (write_all(dst, buf, (size_t)n) == -1)
-			goto out;
-		*size += n;
-	}
-	rc = EVP_DigestFinal_ex(ctx, md5, NULL) == 1 ? 0 : -1;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
 }
 
 static int
@@ -219,7 +158,7 @@ mig_media_copy(const char *src_root, const char *dst_root, const char *tmp,
 
 	/* Already copied by an earlier, interrupted run? */
 	if ((dfd = open(dst, O_RDONLY | O_CLOEXEC)) != -1) {
-		ok = md5_fd(dfd, md5, size) == 0 && same_md5(md5, hash);
+		ok = md5_copy(dfd, -1, md5, size) == 0 && same_md5(md5, hash);
 		close(dfd);
 		if (ok)
 			return MIG_MEDIA_PRESENT;
@@ -237,7 +176,7 @@ mig_media_copy(const char *src_root, const char *dst_root, const char *tmp,
 		close(sfd);
 		return MIG_MEDIA_ERROR;
 	}
-	ok = copy_md5(sfd, dfd, md5, size) == 0 && fsync(dfd) == 0;
+	ok = md5_copy(sfd, dfd, md5, size) == 0 && fsync(dfd) == 0;
 	if (!ok)
 		fprintf(stderr, "ankicollabctl: copying %s: %s\n", src,
 		    strerror(errno));
