@@ -24,7 +24,9 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <sqlite3.h>
 
+#include "common/db.h"
 #include "common/fdcopy.h"
 #include "common/mediaclient.h"
 #include "ctl/ctl.h"
@@ -205,7 +207,12 @@ mig_media_copy(const char *src_root, const char *dst_root, const char *tmp,
 	return MIG_MEDIA_COPIED;
 }
 
-void
+struct mig_media_tally {
+	int64_t	copied, present, missing, bad, errors, size_mismatch;
+	int64_t	bytes;
+};
+
+static void
 mig_media_count(struct mig_media_tally *t, enum mig_media_result r,
     int64_t size, int64_t expected_size)
 {
@@ -231,7 +238,7 @@ mig_media_count(struct mig_media_tally *t, enum mig_media_result r,
 		t->size_mismatch++;
 }
 
-int
+static int
 mig_media_report(const struct mig_media_tally *t)
 {
 	printf("media: %" PRId64 " copied, %" PRId64 " already there, "
@@ -250,6 +257,40 @@ mig_media_report(const struct mig_media_tally *t)
 		printf("media: note: %" PRId64 " file(s) differ from the size "
 		    "their row records\n", t->size_mismatch);
 	return t->missing + t->bad + t->errors > 0 ? -1 : 0;
+}
+
+int
+mig_media_copy_all(struct db *db, const char *src_root, const char *dst_root,
+    const char *tmp_dir, const char *src_name)
+{
+	static const char sql[] =
+	    "SELECT hash, file_size FROM media_files ORDER BY id";
+	struct mig_media_tally	 tally;
+	sqlite3_stmt		*st;
+	char			 tmp[PATH_MAX];
+	const char		*hash;
+	int64_t			 size;
+	enum mig_media_result	 r;
+	int			 rc;
+
+	memset(&tally, 0, sizeof(tally));
+	if ((st = db_stmt(db, sql)) == NULL)
+		return -1;
+	while ((rc = db_step(st)) == DB_ROW) {
+		hash = (const char *)sqlite3_column_text(st, 0);
+		/* A dot name: never a media file, nor a bucket key. */
+		snprintf(tmp, sizeof(tmp), "%s/.%s.part", tmp_dir, hash);
+		r = mig_media_copy(src_root, dst_root, tmp, hash, &size);
+		if (r == MIG_MEDIA_MISSING || r == MIG_MEDIA_BAD)
+			fprintf(stderr, "ankicollabctl: media %s: %s\n", hash,
+			    r == MIG_MEDIA_MISSING ? src_name :
+			    "its bytes do not have that MD5");
+		mig_media_count(&tally, r, size, sqlite3_column_int64(st, 1));
+	}
+	db_stmt_done(st);
+	if (rc < 0)
+		return -1;
+	return mig_media_report(&tally);
 }
 
 /* ---- the command --------------------------------------------------------- */

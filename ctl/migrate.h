@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 
 struct ctl;
+struct db;
 
 /* How a column's value crosses between PostgreSQL and SQLite. */
 enum mig_kind {
@@ -117,14 +118,14 @@ enum mig_media_result {
 enum mig_media_result mig_media_copy(const char *src_root, const char *dst_root,
 	    const char *tmp, const char *hash, int64_t *size);
 
-struct mig_media_tally {
-	int64_t	copied, present, missing, bad, errors, size_mismatch;
-	int64_t	bytes;
-};
-void	mig_media_count(struct mig_media_tally *t, enum mig_media_result r,
-	    int64_t size, int64_t expected_size);
-/* Prints the media lines of a report; 0 if all is well, else -1. */
-int	mig_media_report(const struct mig_media_tally *t);
+/*
+ * Copies every file media_files names from src_root to dst_root with
+ * mig_media_copy (temporary files in tmp_dir), then prints the media lines
+ * of the report; a file not found is reported as src_name says. 0 when
+ * every file is there with its MD5, else -1.
+ */
+int	mig_media_copy_all(struct db *db, const char *src_root, const char *dst_root,
+	    const char *tmp_dir, const char *src_name);
 
 int	mig_from_postgres(struct ctl *ctl, const char *url, const char *media,
 	    int64_t batch);

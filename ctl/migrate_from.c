@@ -447,37 +447,12 @@ make_dir(const char *root, const char *name, char *out, size_t len)
 static int
 copy_media(struct db *db, const char *data_dir, const char *src)
 {
-	static const char sql[] =
-	    "SELECT hash, file_size FROM media_files ORDER BY id";
-	struct mig_media_tally	 tally;
-	sqlite3_stmt		*st;
-	char			 media[CONFIG_PATH_MAX + 8], spool[CONFIG_PATH_MAX + 8];
-	char			 tmp[CONFIG_PATH_MAX + 64];
-	const char		*hash;
-	int64_t			 size;
-	enum mig_media_result	 r;
-	int			 rc;
+	char	media[CONFIG_PATH_MAX + 8], spool[CONFIG_PATH_MAX + 8];
 
-	memset(&tally, 0, sizeof(tally));
 	if (make_dir(data_dir, "media", media, sizeof(media)) == -1 ||
 	    make_dir(data_dir, "spool", spool, sizeof(spool)) == -1)
 		return -1;
-	if ((st = db_stmt(db, sql)) == NULL)
-		return -1;
-	while ((rc = db_step(st)) == DB_ROW) {
-		hash = (const char *)sqlite3_column_text(st, 0);
-		snprintf(tmp, sizeof(tmp), "%s/%s.migrate", spool, hash);
-		r = mig_media_copy(src, media, tmp, hash, &size);
-		if (r == MIG_MEDIA_MISSING || r == MIG_MEDIA_BAD)
-			fprintf(stderr, "ankicollabctl: media %s: %s\n", hash,
-			    r == MIG_MEDIA_MISSING ? "not in the media folder" :
-			    "its bytes do not have that MD5");
-		mig_media_count(&tally, r, size, sqlite3_column_int64(st, 1));
-	}
-	db_stmt_done(st);
-	if (rc < 0)
-		return -1;
-	return mig_media_report(&tally);
+	return mig_media_copy_all(db, src, media, spool, "not in the media folder");
 }
 
 int

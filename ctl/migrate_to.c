@@ -336,35 +336,11 @@ verify_table(PGconn *pg, struct db *db, const struct mig_table *t,
 static int
 copy_media(struct db *db, const struct ctl *ctl, const char *out)
 {
-	static const char sql[] =
-	    "SELECT hash, file_size FROM media_files ORDER BY id";
-	struct mig_media_tally	 tally;
-	sqlite3_stmt		*st;
-	char			 src[CONFIG_PATH_MAX + 8], tmp[CONFIG_PATH_MAX + 64];
-	const char		*hash;
-	int64_t			 size;
-	enum mig_media_result	 r;
-	int			 rc;
+	char	src[CONFIG_PATH_MAX + 8];
 
-	memset(&tally, 0, sizeof(tally));
 	snprintf(src, sizeof(src), "%s/media", ctl->cfg.data_dir);
-	if ((st = db_stmt(db, sql)) == NULL)
-		return -1;
-	while ((rc = db_step(st)) == DB_ROW) {
-		hash = (const char *)sqlite3_column_text(st, 0);
-		/* Beside the bucket's folders: same file system, never a key. */
-		snprintf(tmp, sizeof(tmp), "%s/.%s.part", out, hash);
-		r = mig_media_copy(src, out, tmp, hash, &size);
-		if (r == MIG_MEDIA_MISSING || r == MIG_MEDIA_BAD)
-			fprintf(stderr, "ankicollabctl: media %s: %s\n", hash,
-			    r == MIG_MEDIA_MISSING ? "not in data_dir/media" :
-			    "its bytes do not have that MD5");
-		mig_media_count(&tally, r, size, sqlite3_column_int64(st, 1));
-	}
-	db_stmt_done(st);
-	if (rc < 0)
-		return -1;
-	return mig_media_report(&tally);
+	/* Temporary files beside the bucket's folders: the same file system. */
+	return mig_media_copy_all(db, src, out, out, "not in data_dir/media");
 }
 
 int
