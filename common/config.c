@@ -55,6 +55,9 @@ static const struct key keys[] = {
 	{ "apid", "strict_rate_per_minute", K_UINT, F(strict_rate_per_minute), "60", "STRICT_API_RATE_LIMIT_PER_MINUTE" },
 	{ "apid", "media_rate_per_minute", K_UINT, F(media_rate_per_minute), "600", "MEDIA_API_RATE_LIMIT_PER_MINUTE" },
 	{ "apid", "max_storage",	K_SIZE,	F(max_storage_bytes),	"500G", "MAX_STORAGE_BYTES" },
+	{ "apid", "user_storage",	K_SIZE,	F(user_storage_bytes),	"10000M", NULL },
+	{ "apid", "uploads_per_day",	K_UINT,	F(uploads_per_day),	"100000", NULL },
+	{ "apid", "downloads_per_day",	K_UINT,	F(downloads_per_day),	"100000", NULL },
 
 	{ "mediad", "listen",		K_STR,	D(DAEMON_MEDIAD, listen), "127.0.0.1:5556", NULL },
 	{ "mediad", "memory_max",	K_SIZE,	D(DAEMON_MEDIAD, memory_max), "32M", NULL },
@@ -75,6 +78,8 @@ static const struct key keys[] = {
 	{ "gcd", "batches_interval",	K_MS,	F(gc_batches_interval_ms), "5m", NULL },
 	{ "gcd", "notetypes_interval",	K_MS,	F(gc_notetypes_interval_ms), "24h", NULL },
 	{ "gcd", "wal_interval",	K_MS,	F(gc_wal_interval_ms),	"1h", NULL },
+	{ "gcd", "strays_interval",	K_MS,	F(gc_strays_interval_ms), "24h", NULL },
+	{ "gcd", "snapshots_interval",	K_MS,	F(gc_snapshots_interval_ms), "10m", NULL },
 };
 
 static const char *const daemon_names[DAEMON_COUNT] = { "apid", "mediad", "gcd" };

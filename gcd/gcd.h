@@ -19,12 +19,15 @@ struct event;
 
 #define GC_BATCH		500	/* rows per write transaction */
 #define GC_MEDIAD_TIMEOUT_MS	2000
+#define GC_JOB_NAMES	"tokens, batches, notetypes, media, strays, snapshots, wal"
 
 enum gc_job {
 	GC_TOKENS,	/* auth tokens whose access and refresh expiry passed */
 	GC_BATCHES,	/* stale upload batches (1 day), bulk operations (1 h) */
 	GC_NOTETYPES,	/* notetypes no note uses, past the grace period */
 	GC_MEDIA,	/* unreferenced media past the grace period: rows, then files */
+	GC_STRAYS,	/* files in media/ the database does not know, past the grace */
+	GC_SNAPSHOTS,	/* deck snapshots (§10) of decks changed since their last one */
 	GC_WAL,		/* WAL checkpoint and PRAGMA optimize */
 	GC_NJOBS
 };
@@ -50,5 +53,8 @@ const char	*gc_job_name(enum gc_job job);
  * ("tokens: 2 removed; …") to out. Returns 0, or -1 if a job failed.
  */
 int		 gc_run(struct gcd *g, enum gc_job job, char *out, size_t outlen);
+
+/* snapshot.c: builds the snapshots of decks changed since their last one. */
+int		 gc_snapshots(struct gcd *g, char *out, size_t outlen);
 
 #endif

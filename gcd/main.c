@@ -30,8 +30,7 @@ gcd_gc_run(struct proto_peer *peer, const struct proto_msg *msg)
 	if (msg->len > 0 && proto_string_dec(msg, name, sizeof(name)) == -1)
 		snprintf(name, sizeof(name), "?");
 	if (name[0] != '\0' && (job = gc_job_by_name(name)) == GC_NJOBS) {
-		snprintf(line, sizeof(line), "no such gc job '%s' (tokens, batches, "
-		    "notetypes, media, wal)", name);
+		snprintf(line, sizeof(line), "no such gc job '%s' (" GC_JOB_NAMES ")", name);
 		code = 2;
 	} else if (gc_run(&gcd, job, line, sizeof(line)) == -1)
 		code = 1;

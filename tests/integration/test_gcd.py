@@ -168,7 +168,8 @@ def test_stale_batches_and_bulk_operations(env):
         s.db.execute("INSERT INTO bulk_operations (id, deck_hash, created_at) VALUES (?, ?, ?)",
                      (f"10000000-0000-4000-8000-00000000000{i}", s.hash, now - age))
     nops = rows(s.db, "SELECT count(*) FROM bulk_operations")[0][0]
-    assert gc(s, "batches") == "batches: 1 upload batches, 1 bulk operations removed"
+    assert gc(s, "batches") == \
+        "batches: 1 upload batches, 1 bulk operations, 0 unconfirmed files removed"
     assert rows(s.db, "SELECT id FROM media_upload_batches") == \
         [("00000000-0000-4000-8000-000000000001",)]
     assert rows(s.db, "SELECT batch_id FROM media_upload_batch_files") == \

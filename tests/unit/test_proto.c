@@ -57,6 +57,7 @@ static const struct {
 	{ PROTO_MEDIA_DELETE_REPLY, 16, 16, 0 },
 	{ PROTO_MEDIA_USAGE, 0, 0, 0 },
 	{ PROTO_MEDIA_USAGE_REPLY, 48, 48, 0 },
+	{ PROTO_MEDIA_DELETE_OLD, 32, 4112, 0 },
 };
 #define NEXPECT	(sizeof(expect) / sizeof(expect[0]))
 
