@@ -390,7 +390,7 @@ media_complete(struct http_request *req)
 	/* Text (SVG) and uncompressed images are kept gzipped when it pays. */
 	gfd = -1;
 	if (sniff_compressible(up->head, up->headlen))
-		gfd = store_gzip(&mediad->store, up->fd, up->got, gzname);
+		gfd = store_gzip(&mediad->store, up->spool, up->got, gzname);
 	rv = store_commit(&mediad->store, gfd != -1 ? gfd : up->fd,
 	    gfd != -1 ? gzname : up->spool, up->hex, gfd != -1, &added);
 	if (gfd != -1) {

@@ -104,11 +104,11 @@ int	store_stat(struct store *s, const uint8_t md5[16], uint64_t *size);
  */
 int	store_delete(struct store *s, const uint8_t md5[16], int64_t cutoff, uint64_t *size);
 /*
- * Gzips the spool file on fd (len bytes) into a new spool file when that
+ * Gzips the spool file name (len bytes) into a new spool file when that
  * saves at least a tenth: its fd, its name in gzname. -1 when not worth it
  * or on error (the original stays).
  */
-int	store_gzip(struct store *s, int fd, uint64_t len, char *gzname);
+int	store_gzip(struct store *s, const char *name, uint64_t len, char *gzname);
 
 /* ---- sniff.c ----------------------------------------------------------------- */
 

@@ -311,17 +311,21 @@ store_delete(struct store *s, const uint8_t md5[16], int64_t cutoff, uint64_t *s
 #define GZIP_BUF	65536
 
 int
-store_gzip(struct store *s, int fd, uint64_t len, char *gzname)
+store_gzip(struct store *s, const char *name, uint64_t len, char *gzname)
 {
 	z_stream	 z;
 	uint8_t		*in = NULL, *out = NULL;
 	uint64_t	 done = 0;
 	ssize_t		 n;
 	size_t		 have;
-	int		 gfd, flush, zrc = Z_OK, ok = 0;
+	int		 fd, gfd, flush, zrc = Z_OK, ok = 0;
 
-	if (len < 512 || (gfd = store_spool_open(s, gzname)) == -1)
+	if (len < 512 || (fd = openat(s->spool_fd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
+	if ((gfd = store_spool_open(s, gzname)) == -1) {
+		close(fd);
+		return -1;
+	}
 	memset(&z, 0, sizeof(z));
 	if ((in = malloc(GZIP_BUF)) == NULL || (out = malloc(GZIP_BUF)) == NULL ||
 	    deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -352,6 +356,7 @@ end:
 done:
 	free(in);
 	free(out);
+	close(fd);
 	if (ok)
 		return gfd;
 	close(gfd);
