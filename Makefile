@@ -24,7 +24,7 @@ PYTHON    := /usr/bin/python3
 DEB_PKGS := pkg-config make gcc clang libclang-rt-14-dev \
 	libevent-dev libjson-c-dev libsqlite3-dev zlib1g-dev libsystemd-dev \
 	libssl-dev libargon2-dev libhttp-parser-dev libcmocka-dev libgumbo-dev \
-	libxml2-dev python3 python3-pytest python3-requests python3-prometheus-client \
+	libxml2-dev libminizip-dev python3 python3-pytest python3-requests python3-prometheus-client \
 	procps
 
 PC_LIBS  := libevent json-c sqlite3 zlib libsystemd libcrypto libargon2 gumbo libxml-2.0
@@ -34,8 +34,10 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 SYSCONFDIR ?= /etc
 CPPFLAGS += -I. -D_GNU_SOURCE -DANKICOLLAB_DEFAULT_CONFIG=\"$(SYSCONFDIR)/ankicollab/ankicollab.conf\"
 # pkg-config runs when a recipe uses these, i.e. after the deps check.
+# minizip is linked but not on the include path: its crypt.h would hide
+# glibc's; code says <minizip/zip.h>.
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS))
-PC_LDLIBS = $(shell pkg-config --libs $(PC_LIBS)) -lhttp_parser -lm
+PC_LDLIBS = $(shell pkg-config --libs $(PC_LIBS) minizip) -lhttp_parser -lm
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SANITIZE) $(PC_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANITIZE) $(LDFLAGS)
 # The folder libraries call each other (common logs for proto, proto frames

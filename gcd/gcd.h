@@ -10,12 +10,15 @@
 #define ANKICOLLAB_GCD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/mediaclient.h"
 
 struct daemon;
 struct db;
 struct event;
+struct proto_peer;
+struct snap_job;
 
 #define GC_BATCH		500	/* rows per write transaction */
 #define GC_MEDIAD_TIMEOUT_MS	2000
@@ -37,6 +40,7 @@ struct gcd {
 	struct db		*db;
 	struct mediaclient	 mc;
 	struct event		*timer[GC_NJOBS];
+	struct snap_job		*snap;		/* a snapshot build running, or NULL */
 };
 
 /* Opens the DB, runs every job once and arms the timers. 0 or -1. */
@@ -54,7 +58,15 @@ const char	*gc_job_name(enum gc_job job);
  */
 int		 gc_run(struct gcd *g, enum gc_job job, char *out, size_t outlen);
 
-/* snapshot.c: builds the snapshots of decks changed since their last one. */
-int		 gc_snapshots(struct gcd *g, char *out, size_t outlen);
+/*
+ * snapshot.c: builds the snapshots of decks changed since their last one,
+ * in a thread (a build waits on apid; the loop must go on). Starts one
+ * unless one runs, and says so in out. With a peer, GC_RESULT (same id)
+ * goes to it when the build ends, and 1 is returned; else 0, or -1.
+ */
+int		 gc_snapshots_start(struct gcd *g, struct proto_peer *peer, uint32_t id,
+		    char *out, size_t outlen);
+/* Waits for a running build to end. */
+void		 gc_snapshots_stop(struct gcd *g);
 
 #endif

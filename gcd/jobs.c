@@ -454,6 +454,13 @@ gc_strays(struct gcd *g, char *out, size_t outlen)
 	return rc;
 }
 
+/* In the background: its result is logged when it ends (see snapshot.c). */
+static int
+gc_snapshots(struct gcd *g, char *out, size_t outlen)
+{
+	return gc_snapshots_start(g, NULL, 0, out, outlen);
+}
+
 static int
 gc_wal(struct gcd *g, char *out, size_t outlen)
 {
@@ -599,6 +606,7 @@ gcd_stop(struct gcd *g)
 			event_free(g->timer[i]);
 		g->timer[i] = NULL;
 	}
+	gc_snapshots_stop(g);
 	mediaclient_close(&g->mc);
 	if (g->db != NULL)
 		db_close(g->db);
