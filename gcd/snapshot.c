@@ -100,7 +100,8 @@ struct snap {
 	char		 zip_key[SNAP_KEY_MAX];
 	char		 manifest_key[SNAP_KEY_MAX];
 	zipFile		 zf;
-	uint8_t		*buf;		/* SNAP_BUF */
+	uint8_t		*buf;		/* SNAP_BUF: deflated bytes, media copies */
+	uint8_t		*in;		/* SNAP_BUF: apid's answer as it comes */
 
 	/* The deck member: apid's answer, inflated, checked and gzipped again. */
 	struct gzb64_dec *dec;
@@ -173,11 +174,11 @@ snap_chunk(struct evhttp_request *req, void *arg)
 	while ((n = evbuffer_get_length(in)) > 0) {
 		if (n > SNAP_BUF)
 			n = SNAP_BUF;
-		evbuffer_remove(in, s->buf, n);
+		evbuffer_remove(in, s->in, n);
 		if (s->failed || s->http_status != 200)
 			continue;	/* drained and dropped */
-		/* buf is reused by the deflater: feed a copy's worth at a time. */
-		if (gzb64_dec_feed(s->dec, s->buf, n) != 0)
+		/* Not s->buf: the sink deflates into that while this is read. */
+		if (gzb64_dec_feed(s->dec, s->in, n) != 0)
 			s->failed = 1;
 	}
 }
@@ -737,13 +738,14 @@ snap_run(struct snap_job *j)
 			n++;
 	}
 	db_stmt_done(st);
-	if ((buf = malloc(SNAP_BUF)) == NULL) {
+	if ((buf = malloc(2 * SNAP_BUF)) == NULL) {
 		snprintf(j->line, sizeof(j->line), "snapshots: out of memory");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		todo[i].j = j;
 		todo[i].buf = buf;
+		todo[i].in = buf + SNAP_BUF;
 		if (snap_build(&todo[i]) == 0)
 			built++;
 		else

@@ -228,3 +228,29 @@ def test_run_all_starts_a_build_and_gcd_stays_up(env):
     assert rows(s.db, "SELECT count(*) FROM deck_cache") == [(1,)]
     st = s.status()["gcd"]
     assert st["pid"] == pid and st["state"] == "running" and st["heartbeat_ok"]
+
+
+def test_big_deck_streams_through(make_suite):
+    """An answer of many pieces (hundreds of KiB of GZB64) arrives whole in the ZIP."""
+    import random
+    import string
+    s = make_suite(extra={"gcd": GCD})
+    add_user(s, "alice")
+    alice = Addon(s, "alice")
+    rnd = random.Random(5)
+    basic = notetype("Basic", ["Front", "Back"])
+
+    def text(n):
+        return "".join(rnd.choice(string.ascii_letters + " ") for _ in range(n))
+    notes = [note(basic, [text(900), text(600)], guid=f"g-big-{i}") for i in range(400)]
+    status, body = alice.create_deck(deck("Big", note_models=[basic], notes=notes))
+    assert status == 200, body
+    h = body["message"]
+    anon = Addon(s)
+    live = anon.pull({h: "1970-01-01 00:00:00"})
+    assert len(live[0]["deck"]["notes"]) == 400
+    assert gc(s, "snapshots") == "snapshots: 1 built, 0 failed, 0 old files removed"
+    (entry,) = anon.pull({h: MAGIC})
+    _manifest, raw, archive, payload, media = bootstrap(entry)
+    assert len(raw) > 300000 and media == {}
+    assert payload == live[0]
