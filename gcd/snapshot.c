@@ -72,6 +72,12 @@
 #define SNAP_KEY_MAX		256
 
 #define SNAP_WAITERS	8
+/*
+ * How long `gc run snapshots` waits for the build: under ankicollabctl's 10 s
+ * (and the supervisor's 15 s); a longer build is answered "still building"
+ * and ends in the log.
+ */
+#define SNAP_WAIT_MS	8000
 
 struct snap_job {
 	struct gcd		*g;
@@ -80,6 +86,7 @@ struct snap_job {
 	pthread_t		 th;
 	int			 pipe[2];
 	struct event		*ev;
+	struct event		*wait_ev;	/* the waiters' patience */
 	int			 rc;
 	char			 line[256];
 	struct {
@@ -789,9 +796,27 @@ snap_free(struct snap_job *j)
 {
 	if (j->ev != NULL)
 		event_free(j->ev);
+	if (j->wait_ev != NULL)
+		event_free(j->wait_ev);
 	close(j->pipe[0]);
 	close(j->pipe[1]);
 	free(j);
+}
+
+/* The waiters waited long enough: they are told, the build goes on. */
+static void
+snap_waited(evutil_socket_t fd, short ev, void *arg)
+{
+	struct snap_job	*j = arg;
+	uint8_t		 buf[PROTO_RESULT_MAX];
+	int		 i;
+
+	for (i = 0; i < j->nwait; i++)
+		if (proto_send(j->wait[i].peer, PROTO_GC_RESULT, j->wait[i].id, -1, buf,
+		    proto_result_enc(0, "snapshots: still building; its result goes to the log",
+		    buf)) == -1)
+			log_warnx("cannot queue a gc result");
+	j->nwait = 0;
 }
 
 /* The loop's side: the thread is done. */
@@ -843,6 +868,16 @@ gc_snapshots_start(struct gcd *g, struct proto_peer *peer, uint32_t id, char *ou
 	if (j->nwait == SNAP_WAITERS) {
 		snprintf(out, outlen, "snapshots: running already, too many waiting");
 		return -1;
+	}
+	if (j->wait_ev == NULL &&
+	    (j->wait_ev = evtimer_new(g->d->base, snap_waited, j)) == NULL) {
+		snprintf(out, outlen, "snapshots: started; its result goes to the log");
+		return 0;
+	}
+	if (j->nwait == 0) {
+		struct timeval tv = { SNAP_WAIT_MS / 1000, (SNAP_WAIT_MS % 1000) * 1000 };
+
+		evtimer_add(j->wait_ev, &tv);
 	}
 	j->wait[j->nwait].peer = peer;
 	j->wait[j->nwait].id = id;
