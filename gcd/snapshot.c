@@ -78,6 +78,7 @@
  * and ends in the log.
  */
 #define SNAP_WAIT_MS	8000
+#define SNAP_STACK	(512u << 10)
 
 struct snap_job {
 	struct gcd		*g;
@@ -843,6 +844,7 @@ gc_snapshots_start(struct gcd *g, struct proto_peer *peer, uint32_t id, char *ou
     size_t outlen)
 {
 	struct snap_job	*j = g->snap;
+	pthread_attr_t	 attr;
 
 	if (j == NULL) {
 		if ((j = calloc(1, sizeof(*j))) == NULL)
@@ -853,12 +855,23 @@ gc_snapshots_start(struct gcd *g, struct proto_peer *peer, uint32_t id, char *ou
 			free(j);
 			goto fail;
 		}
-		if ((j->ev = event_new(g->d->base, j->pipe[0], EV_READ, snap_done_ev, j)) == NULL ||
-		    event_add(j->ev, NULL) == -1 ||
-		    pthread_create(&j->th, NULL, snap_thread, j) != 0) {
+		/*
+		 * A small stack: where memory_max is an RLIMIT_DATA, the default
+		 * 8 MiB would count against it (nothing here is deep).
+		 */
+		if (pthread_attr_init(&attr) != 0) {
 			snap_free(j);
 			goto fail;
 		}
+		pthread_attr_setstacksize(&attr, SNAP_STACK);
+		if ((j->ev = event_new(g->d->base, j->pipe[0], EV_READ, snap_done_ev, j)) == NULL ||
+		    event_add(j->ev, NULL) == -1 ||
+		    (errno = pthread_create(&j->th, &attr, snap_thread, j)) != 0) {
+			pthread_attr_destroy(&attr);
+			snap_free(j);
+			goto fail;
+		}
+		pthread_attr_destroy(&attr);
 		g->snap = j;
 		snprintf(out, outlen, "snapshots: started");
 	} else
