@@ -365,7 +365,7 @@ snap_media_one(struct snap *s, const char *name, const char *hex)
 		return 0;
 	}
 	memset(&zi, 0, sizeof(zi));
-	snprintf(member, sizeof(member), SNAP_MEDIA_PREFIX "%s", name);
+	snprintf(member, sizeof(member), SNAP_MEDIA_PREFIX "%.255s", name);
 	deflated = snap_deflated_type(name);
 	/* Bit 11: the name is UTF-8 (Python's zipfile decodes it so). */
 	if (zipOpenNewFileInZip4_64(s->zf, member, &zi, NULL, 0, NULL, 0, NULL,
@@ -450,13 +450,14 @@ snap_mkdirs(struct snap *s)
 {
 	char	path[sizeof(s->dir) + 16];
 
+	/* s->dir holds data_dir (CONFIG_PATH_MAX), "/cache/decks/" and a hash (< 120). */
 	config_data_path(&s->j->cfg, "cache", path, sizeof(path));
 	if (mkdir(path, 0750) == -1 && errno != EEXIST)
 		return -1;
 	strncat(path, "/decks", sizeof(path) - strlen(path) - 1);
 	if (mkdir(path, 0750) == -1 && errno != EEXIST)
 		return -1;
-	snprintf(s->dir, sizeof(s->dir), "%s/%s", path, s->hash);
+	snprintf(s->dir, sizeof(s->dir), "%.*s/%.120s", CONFIG_PATH_MAX + 16, path, s->hash);
 	if (mkdir(s->dir, 0750) == -1 && errno != EEXIST)
 		return -1;
 	snprintf(path, sizeof(path), "%s/manifest", s->dir);

@@ -305,6 +305,8 @@ media_body(struct http_request *req, const void *data, size_t len)
 	struct upload	*up = http_req_data(req);
 	size_t		 take;
 
+	if (http_req_method(req) != HTTP_PUT)
+		return 0;	/* a GET's body means nothing; its data is no upload */
 	if (up == NULL || up->fd == -1)
 		return -1;
 	/* Refused the moment it passes what the token allows, before reading more. */
@@ -373,7 +375,8 @@ media_complete(struct http_request *req)
 	const char	*why;
 	int		 added, gfd, rv;
 
-	if (up == NULL || up->fd == -1)
+	/* A GET's data is serve.c's inflating stream, not an upload. */
+	if (http_req_method(req) != HTTP_PUT || up == NULL || up->fd == -1)
 		return;
 	if (EVP_DigestFinal_ex(up->md5, md5, &mdlen) != 1 || mdlen != 16 ||
 	    upload_flush(up) == -1) {

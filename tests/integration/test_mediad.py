@@ -696,6 +696,30 @@ def test_svg_stored_gzipped_served_as_original(clean):
     assert m.get(h, filename="diagram.svg").status_code == 404
 
 
+def test_big_gzipped_svg_streams_to_concurrent_clients(clean):
+    """MiBs inflated as the clients read, several at once, whole and partial."""
+    import concurrent.futures
+    m = clean
+    data = big_svg(9, 70000)
+    assert len(data) > 2 * 1024 * 1024
+    h = m.store(data, "big.svg")
+    assert os.path.exists(m.stored(h) + ".gz")
+
+    def get(i):
+        tok = mint(m.secret, download_payload(h, filename="big.svg"))
+        hdr = {"Range": f"bytes={i * 1000}-"} if i % 2 else {}
+        r = requests.get(m.url(f"/v1/media/{h}?token={tok}"), headers=hdr, timeout=60)
+        return r.status_code, hashlib.md5(r.content).hexdigest(), len(r.content)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        got = list(ex.map(get, range(8)))
+    for i, (status, digest, n) in enumerate(got):
+        if i % 2:
+            assert (status, digest) == (206, hashlib.md5(data[i * 1000:]).hexdigest())
+        else:
+            assert (status, digest, n) == (200, h, len(data))
+
+
 def test_small_or_incompressible_svg_stored_plain(clean):
     m = clean
     tiny = b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="2"/></svg>'
