@@ -80,6 +80,7 @@ static const struct key keys[] = {
 	{ "gcd", "wal_interval",	K_MS,	F(gc_wal_interval_ms),	"1h", NULL },
 	{ "gcd", "strays_interval",	K_MS,	F(gc_strays_interval_ms), "24h", NULL },
 	{ "gcd", "snapshots_interval",	K_MS,	F(gc_snapshots_interval_ms), "10m", NULL },
+	{ "gcd", "stats_interval",	K_MS,	F(gc_stats_interval_ms), "24h", NULL },
 };
 
 static const char *const daemon_names[DAEMON_COUNT] = { "apid", "mediad", "gcd" };

@@ -82,6 +82,7 @@ struct config {
 	uint64_t	gc_wal_interval_ms;	/* checkpoint, PRAGMA optimize */
 	uint64_t	gc_strays_interval_ms;	/* media files the database does not know */
 	uint64_t	gc_snapshots_interval_ms; /* deck snapshots out of date (§10) */
+	uint64_t	gc_stats_interval_ms;	/* calculated_stats, decks' stats figures */
 };
 
 /* "apid", "mediad", "gcd"; NULL for an out-of-range id. */

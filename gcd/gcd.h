@@ -22,7 +22,7 @@ struct snap_job;
 
 #define GC_BATCH		500	/* rows per write transaction */
 #define GC_MEDIAD_TIMEOUT_MS	2000
-#define GC_JOB_NAMES	"tokens, batches, notetypes, media, strays, snapshots, wal"
+#define GC_JOB_NAMES	"tokens, batches, notetypes, media, strays, stats, snapshots, wal"
 
 enum gc_job {
 	GC_TOKENS,	/* auth tokens whose access and refresh expiry passed */
@@ -30,6 +30,7 @@ enum gc_job {
 	GC_NOTETYPES,	/* notetypes no note uses, past the grace period */
 	GC_MEDIA,	/* unreferenced media past the grace period: rows, then files */
 	GC_STRAYS,	/* files in media/ the database does not know, past the grace */
+	GC_STATS,	/* calculated_stats and the decks' figures from note_stats */
 	GC_SNAPSHOTS,	/* deck snapshots (§10) of decks changed since their last one */
 	GC_WAL,		/* WAL checkpoint and PRAGMA optimize */
 	GC_NJOBS

@@ -32,7 +32,7 @@
 #define GC_BULK_OP_MAX_AGE_US	(3600LL * 1000000)	/* §7.6, §11: an hour */
 
 static const char *const gc_names[GC_NJOBS] = {
-	"tokens", "batches", "notetypes", "media", "strays", "snapshots", "wal"
+	"tokens", "batches", "notetypes", "media", "strays", "stats", "snapshots", "wal"
 };
 
 enum gc_job
@@ -68,6 +68,8 @@ gc_interval_ms(const struct gcd *g, enum gc_job job)
 		return cfg->gc_media_interval_ms;
 	case GC_STRAYS:
 		return cfg->gc_strays_interval_ms;
+	case GC_STATS:
+		return cfg->gc_stats_interval_ms;
 	case GC_SNAPSHOTS:
 		return cfg->gc_snapshots_interval_ms;
 	default:
@@ -454,6 +456,89 @@ gc_strays(struct gcd *g, char *out, size_t outlen)
 	return rc;
 }
 
+/*
+ * Upstream's daily refresh of the figures the website shows: per note, the
+ * average of its users' stats (calculated_stats); per root deck, how many
+ * notes have stats and their mean retention. Notes go GC_BATCH at a time,
+ * one short write transaction each; notes without stats lose their row.
+ */
+static int
+gc_stats(struct gcd *g, char *out, size_t outlen)
+{
+	static const char notes[] =
+	    "INSERT INTO calculated_stats (note_id, sample_size, retention, lapses, reps)"
+	    " SELECT note_id, count(*), avg(retention), avg(lapses), avg(reps) FROM note_stats"
+	    " WHERE note_id IN (SELECT DISTINCT note_id FROM note_stats WHERE note_id > ?1"
+	    "  ORDER BY note_id LIMIT " DB_XSTR(GC_BATCH) ")"
+	    " GROUP BY note_id ORDER BY note_id"
+	    " ON CONFLICT (note_id) DO UPDATE SET sample_size = excluded.sample_size,"
+	    "  retention = excluded.retention, lapses = excluded.lapses, reps = excluded.reps"
+	    " RETURNING note_id";
+	static const char stale[] =
+	    "DELETE FROM calculated_stats WHERE note_id IN (SELECT note_id FROM calculated_stats c"
+	    " WHERE NOT EXISTS (SELECT 1 FROM note_stats s WHERE s.note_id = c.note_id)"
+	    " LIMIT " DB_XSTR(GC_BATCH) ")";
+	static const char decks[] =
+	    "WITH RECURSIVE tree(root, id) AS ("
+	    "  SELECT id, id FROM decks WHERE parent IS NULL"
+	    "  UNION ALL SELECT tree.root, d.id FROM decks d JOIN tree ON d.parent = tree.id),"
+	    " fig(root, n, ret) AS (SELECT t.root, count(c.note_id), avg(c.retention) FROM tree t"
+	    "  JOIN notes n ON n.deck = t.id AND n.deleted = 0"
+	    "  JOIN calculated_stats c ON c.note_id = n.id GROUP BY t.root)"
+	    " UPDATE decks SET notes_with_stats_count = coalesce(f.n, 0), retention = f.ret"
+	    " FROM (SELECT d.id AS id, fig.n AS n, fig.ret AS ret FROM decks d"
+	    "  LEFT JOIN fig ON fig.root = d.id WHERE d.parent IS NULL) f"
+	    " WHERE decks.id = f.id AND (decks.notes_with_stats_count IS NOT coalesce(f.n, 0)"
+	    "  OR decks.retention IS NOT f.ret)";
+	sqlite3_stmt	*st;
+	int64_t		 last = 0, n, total = 0, gone = 0, nd = 0;
+	int		 rc;
+
+	do {
+		if ((rc = db_begin(g->db)) != DB_OK)
+			goto out;
+		if ((st = db_stmt(g->db, notes)) == NULL) {
+			db_rollback(g->db);
+			rc = DB_ERR;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, last);
+		n = 0;
+		while ((rc = db_step(st)) == DB_ROW) {
+			last = sqlite3_column_int64(st, 0);
+			n++;
+		}
+		db_stmt_done(st);
+		if (rc != DB_OK) {
+			db_rollback(g->db);
+			goto out;
+		}
+		if ((rc = db_commit(g->db)) != DB_OK)
+			goto out;
+		total += n;
+	} while (n == GC_BATCH);
+	if ((rc = gc_delete_batches(g, stale, 0, &gone)) != DB_OK)
+		goto out;
+	/* One statement over the root decks: a few thousand rows at most. */
+	if ((rc = db_begin(g->db)) != DB_OK)
+		goto out;
+	if ((st = db_stmt(g->db, decks)) == NULL)
+		rc = DB_ERR;
+	else {
+		rc = db_step(st);
+		db_stmt_done(st);
+	}
+	nd = rc == DB_OK ? db_changes(g->db) : 0;
+	if (rc != DB_OK)
+		db_rollback(g->db);
+	else
+		rc = db_commit(g->db);
+out:
+	snprintf(out, outlen, "stats: %lld notes, %lld decks refreshed, %lld rows removed",
+	    (long long)total, (long long)nd, (long long)gone);
+	return rc == DB_OK ? 0 : -1;
+}
+
 /* In the background: its result is logged when it ends (see snapshot.c). */
 static int
 gc_snapshots(struct gcd *g, char *out, size_t outlen)
@@ -477,7 +562,8 @@ static int
 gc_run_one(struct gcd *g, enum gc_job job, char *out, size_t outlen)
 {
 	static int (*const fn[GC_NJOBS])(struct gcd *, char *, size_t) = {
-		gc_tokens, gc_batches, gc_notetypes, gc_media, gc_strays, gc_snapshots, gc_wal
+		gc_tokens, gc_batches, gc_notetypes, gc_media, gc_strays, gc_stats, gc_snapshots,
+		gc_wal
 	};
 	char	path[CONFIG_PATH_MAX + 32];
 	int	rc;

@@ -181,7 +181,8 @@ def test_stale_batches_and_bulk_operations(env):
 def test_run_all_and_errors(env):
     s = env
     out = gc(s)
-    for part in ("tokens: ", "batches: ", "notetypes: ", "media: ", "wal: checkpoint and "
+    for part in ("tokens: ", "batches: ", "notetypes: ", "media: ", "strays: ", "stats: ",
+                 "snapshots: ", "wal: checkpoint and "
                  "optimize done"):
         assert part in out, out
     r = s.ctl("gc", "run", "nosuchjob", check=False)
@@ -309,3 +310,26 @@ def test_unconfirmed_but_uploaded_again_is_kept(env):
     s.db.execute("DELETE FROM media_upload_batches WHERE id = ?", (batch2,))
     assert gc(s, "strays") == "strays: 0 files removed"
     assert os.path.exists(path)
+
+
+def test_stats_refresh(env):
+    s = env
+    notes = dict(rows(s.db, "SELECT guid, id FROM notes"))
+    n1, n2 = notes["g-media-1"], notes["g-media-2"]
+    ins = "INSERT INTO note_stats (note_id, user_hash, retention, lapses, reps) VALUES (?,?,?,?,?)"
+    s.db.execute(ins, (n1, "a" * 64, 90, 1, 10))
+    s.db.execute(ins, (n1, "b" * 64, 70, 3, 20))
+    s.db.execute(ins, (n2, "a" * 64, 50, 0, 4))
+    assert gc(s, "stats") == "stats: 2 notes, 1 decks refreshed, 0 rows removed"
+    assert rows(s.db, "SELECT note_id, sample_size, retention, lapses, reps FROM"
+                " calculated_stats ORDER BY note_id") == [(n1, 2, 80.0, 2.0, 15.0),
+                                                          (n2, 1, 50.0, 0.0, 4.0)]
+    assert rows(s.db, "SELECT notes_with_stats_count, retention FROM decks WHERE human_hash = ?",
+                s.hash) == [(2, 65.0)]
+    # Unchanged: nothing to write for the deck; a note's stats gone: its row goes.
+    assert gc(s, "stats") == "stats: 2 notes, 0 decks refreshed, 0 rows removed"
+    s.db.execute("DELETE FROM note_stats WHERE note_id = ?", (n2,))
+    assert gc(s, "stats") == "stats: 1 notes, 1 decks refreshed, 1 rows removed"
+    assert rows(s.db, "SELECT notes_with_stats_count, retention FROM decks WHERE human_hash = ?",
+                s.hash) == [(1, 80.0)]
+    assert_gcd_alive(s)
