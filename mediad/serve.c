@@ -238,10 +238,12 @@ etag_matches(const char *inm, const char *etag)
 /*
  * A gzipped file answered as its original bytes: inflated a piece at a time
  * as the client drains what was sent, so a slow client costs one buffer,
- * not the file. A range skips by inflating up to its start.
+ * not the file (about 80 KiB with zlib's state and window, and at most
+ * GZ_LOW + GZ_PIECE queued). A range skips by inflating up to its start.
  */
-#define GZ_PIECE	32768
-#define GZ_LOW		(64u << 10)
+#define GZ_PIECE	16384
+#define GZ_LOW		(32u << 10)
+#define GZ_INBUF	8192	/* zlib's read buffer (its output one is twice that) */
 
 struct gz_out {
 	gzFile		 gz;
@@ -326,7 +328,7 @@ serve_gz(struct http_request *req, int fd, int status, const char *ctype, uint64
 		http_respond_text(req, 500, "Failed to retrieve file");
 		return;
 	}
-	gzbuffer(g->gz, GZ_PIECE);
+	gzbuffer(g->gz, GZ_INBUF);
 	g->skip = first;
 	g->left = len;
 	if (http_respond_start_length(req, status, ctype, (int64_t)len) == -1) {
