@@ -25,8 +25,8 @@ PYTHON    := /usr/bin/python3
 DEB_PKGS := pkg-config make gcc clang libclang-rt-14-dev \
 	libevent-dev libjson-c-dev libsqlite3-dev zlib1g-dev libsystemd-dev \
 	libssl-dev libargon2-dev libhttp-parser-dev libcmocka-dev libgumbo-dev \
-	libxml2-dev libpq-dev postgresql python3 python3-pytest python3-requests \
-	python3-prometheus-client procps chromium python3-websocket \
+	libxml2-dev libpq-dev postgresql libminizip-dev python3 python3-pytest \
+	python3-requests python3-prometheus-client procps chromium python3-websocket \
 	time dpkg-dev debhelper fakeroot man-db groff-base systemd
 
 PC_LIBS  := libevent json-c sqlite3 zlib libsystemd libcrypto libargon2 gumbo libxml-2.0 libpq
@@ -40,8 +40,10 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DEPS_CHECK ?= yes
 CPPFLAGS += -I. -D_GNU_SOURCE -DANKICOLLAB_DEFAULT_CONFIG=\"$(SYSCONFDIR)/ankicollab/ankicollab.conf\"
 # pkg-config runs when a recipe uses these, i.e. after the deps check.
+# minizip is linked but not on the include path: its crypt.h would hide
+# glibc's; code says <minizip/zip.h>.
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS))
-PC_LDLIBS = $(shell pkg-config --libs $(PC_LIBS)) -lhttp_parser -lm
+PC_LDLIBS = $(shell pkg-config --libs $(PC_LIBS) minizip) -lhttp_parser -lm
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SANITIZE) $(PC_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANITIZE) $(LDFLAGS)
 # The folder libraries call each other (common logs for proto, proto frames

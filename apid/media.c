@@ -11,9 +11,9 @@
  * Choices: confirmation runs synchronously, before the answer (it is only
  * a MEDIA_STAT and one transaction here); mediad has already checked the
  * bytes against the hash and type when it stored them, so confirmation
- * checks presence and the announced size (±1 %) only. Of §9's quotas only
- * the global storage cap (max_storage_bytes, against mediad's usage) is
- * enforced.
+ * checks presence and the announced size (±1 %) only. §9's quotas: the
+ * global storage cap (max_storage_bytes, against mediad's usage) here, the
+ * per-user, per-address and monthly ones in quota.c.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +26,7 @@
 #include "apid/call.h"
 #include "apid/deckhash.h"
 #include "apid/decks.h"
+#include "apid/quota.h"
 #include "common/db.h"
 #include "common/http.h"
 #include "common/log.h"
@@ -498,17 +499,33 @@ check_existing(struct check_file *f)
 	return run_stmt(st) == DB_OK ? 0 : -1;
 }
 
-/* §9 global storage: would the new bytes pass max_storage_bytes? */
+/*
+ * §6.24 step 5, §9: the global storage cap (would the new bytes pass
+ * max_storage_bytes?), then the user's, the address's and the month's
+ * quotas for the files not stored yet. 1 allowed, 0 denied, -1 fault.
+ */
 static int
 check_quota(struct check *c, uint64_t stored)
 {
-	uint64_t	add = 0;
-	size_t		 i;
+	uint64_t	add = 0, files = 0;
+	size_t		 i, k;
 
-	for (i = 0; i < c->n; i++)
-		if (c->f[i].valid && c->f[i].media == 0 && c->f[i].size > 0)
+	for (i = 0; i < c->n; i++) {
+		if (!c->f[i].valid || c->f[i].media != 0)
+			continue;
+		for (k = 0; k < i; k++)	/* distinct hashes: one file stored per hash */
+			if (c->f[k].valid && c->f[k].media == 0 &&
+			    strcmp(c->f[k].hash, c->f[i].hash) == 0)
+				break;
+		if (k < i)
+			continue;
+		files++;
+		if (c->f[i].size > 0)
 			add += (uint64_t)c->f[i].size;
-	return stored + add <= apid->d.cfg.max_storage_bytes;
+	}
+	if (stored + add > apid->d.cfg.max_storage_bytes)
+		return 0;
+	return quota_upload_allowed(c->call->user_id, c->call->client_ip, files, add);
 }
 
 /* The batch row, the first time a file of it is missing. */
@@ -701,10 +718,15 @@ media_check(struct apid_call *call)
 		if (check_resolve(c, &c->f[i]) == -1 || check_existing(&c->f[i]) == -1)
 			goto fail;
 	}
-	if (!check_quota(c, usage.bytes)) {
+	switch (check_quota(c, usage.bytes)) {
+	case 0:
 		db_rollback(apid->db);
 		call_text(call, 429, "You reached the upload limit. Please try again tomorrow.");
 		goto done;
+	case -1:
+		goto fail;
+	default:
+		break;
 	}
 	if ((ans = check_answer(c, &err)) == NULL)
 		goto fail;
@@ -903,6 +925,7 @@ confirm_store(struct confirm *c, const struct mediaclient_stat *st)
 	static const char del_sql[] = "DELETE FROM media_upload_batches WHERE id = ?1";
 	sqlite3_stmt	*s;
 	int64_t		 media;
+	uint64_t	 files = 0, bytes = 0;
 	size_t		 i;
 	int		 rc = DB_OK;
 
@@ -911,6 +934,8 @@ confirm_store(struct confirm *c, const struct mediaclient_stat *st)
 	for (i = 0; rc == DB_OK && i < c->n; i++) {
 		if (!confirm_stored(&st[i], c->f[i].size))
 			continue;
+		files++;
+		bytes += st[i].size;
 		if (c->f[i].note <= 0)
 			rc = confirm_placeholder(c, &c->f[i], st[i].size);
 		else if ((media = confirm_media_row(c, &c->f[i], st[i].size)) < 0)
@@ -918,6 +943,10 @@ confirm_store(struct confirm *c, const struct mediaclient_stat *st)
 		else
 			rc = confirm_ref(media, c->f[i].note, c->f[i].name);
 	}
+	/* §9: the uploads count now that they are recorded (see quota.h). */
+	if (rc == DB_OK && quota_uploaded(c->call->user_id, c->call->client_ip, files,
+	    bytes) == -1)
+		rc = DB_ERR;
 	if (rc == DB_OK && (s = db_stmt(apid->db, del_sql)) != NULL) {
 		sqlite3_bind_text(s, 1, c->batch, -1, SQLITE_STATIC);
 		rc = run_stmt(s);
@@ -1067,20 +1096,27 @@ media_manifest(struct apid_call *call)
 	struct proto_media_usage	 usage;
 	char				 exp[DB_TIME_LEN];
 	const char			*deck_hash, *names;
-	json_object			*ans, *files;
+	json_object			*ans, *files, *names_arr;
 	sqlite3_stmt			*st;
 	int64_t				 deck;
-	int				 rc = DB_OK;
+	int				 rc = DB_OK, allowed;
 
 	if ((deck_hash = call_json_string(call, "deck_hash")) == NULL ||
 	    (names = manifest_names(call)) == NULL)
 		return;
+	json_object_object_get_ex(call->json, "filenames", &names_arr);
 	if (mediaclient_usage(media_client(), &usage) == -1) {
 		media_away(call);
 		return;
 	}
-	if ((deck = decks_find(deck_hash)) < 0) {
+	if ((deck = decks_find(deck_hash)) < 0 ||
+	    (allowed = quota_download_allowed(call->user_id, call->client_ip,
+	    json_object_array_length(names_arr))) == -1) {
 		call_text(call, 500, "Internal error");
+		return;
+	}
+	if (!allowed) {
+		call_text(call, 429, "Download limit exceeded. Please try again tomorrow.");
 		return;
 	}
 	files = json_object_new_array();
@@ -1106,6 +1142,10 @@ media_manifest(struct apid_call *call)
 		call_text(call, 500, "Internal error");
 		return;
 	}
+	if (quota_downloaded(call->user_id, call->client_ip,
+	    json_object_array_length(files)) == -1)
+		log_warnx("media manifest: downloads of user %lld not counted",
+		    (long long)call->user_id);
 	db_time_format_rfc3339(db_now_us() + MEDIA_MANIFEST_TTL_US, 9, exp, sizeof(exp));
 	ans = json_object_new_object();
 	json_object_object_add(ans, "file_count",

@@ -48,6 +48,7 @@
 #include "common/gzb64.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/mediatoken.h"
 
 #define PULL_MAX_KEYS	50		/* §6.1: more is 400 */
 #define PULL_HIGH	(256u << 10)	/* unsent bytes that pause writing */
@@ -57,6 +58,7 @@
 #define PULL_BATCH	64		/* notes per statement run */
 #define PULL_DEL_BATCH	512		/* deleted GUIDs per statement run */
 #define PULL_MAX_DEPTH	64		/* deck levels; deeper ones are left out */
+#define PULL_CACHE_TTL_S	900	/* DECK_CACHE_PRESIGNED_TTL_SECS */
 
 static const char text_plain[] = "text/plain; charset=utf-8";
 
@@ -592,6 +594,89 @@ pull_head(struct pull *p, sqlite3_stmt *root)
 	return pull_open_deck(p, root);
 }
 
+/* "<public_url>/v1/cache/object?token=<tok>" for a key of data_dir/cache, into b. */
+static int
+pull_cache_url(struct jbuf *b, const char *hash, const char *key, const char *ctype)
+{
+	const struct config		*cfg = &apid->d.cfg;
+	struct mediatoken_claims	 cl;
+	char				 tok[MEDIATOKEN_MAX + 1], url[CONFIG_STR_MAX + 64];
+	size_t				 n = strlen(cfg->public_url);
+
+	mediatoken_claims_init(&cl, MEDIATOKEN_CACHE);
+	if (strlen(hash) >= sizeof(cl.deck_hash) || strlen(key) >= sizeof(cl.s3_key))
+		return -1;
+	strcpy(cl.deck_hash, hash);
+	strcpy(cl.s3_key, key);
+	strcpy(cl.content_type, ctype);
+	cl.has_content_type = 1;
+	cl.exp = (int64_t)time(NULL) + PULL_CACHE_TTL_S;
+	if (mediatoken_mint(&cl, cfg->cache_token_secret, strlen(cfg->cache_token_secret),
+	    tok, sizeof(tok)) == -1)
+		return -1;
+	/* §10 does not trim MEDIA_BASE_URL; a doubled '/' would not be served, so we do. */
+	while (n > 0 && cfg->public_url[n - 1] == '/')
+		n--;
+	snprintf(url, sizeof(url), "%.*s/v1/cache/object?token=", (int)n, cfg->public_url);
+	jb_str(b, url, strlen(url));
+	b->len--;	/* the token goes inside the string: reopen it */
+	jb_add(b, tok, strlen(tok));
+	jb_add(b, "\"", 1);
+	return 0;
+}
+
+/*
+ * §10: the cache-bootstrap entry for a new subscription, when gcd's latest
+ * snapshot of the deck was cut at its current last_update. 1 written, 0 no
+ * current snapshot (or it cannot be pointed at: a live pull then), -1 fault.
+ */
+static int
+pull_bootstrap(struct pull *p, const char *hash)
+{
+	static const char sql[] =
+	    "SELECT c.version_ts, c.manifest_key, c.archive_key FROM deck_cache c"
+	    " JOIN decks d ON d.id = c.deck_id WHERE d.human_hash = ?1"
+	    " AND c.source_last_update >= d.last_update AND c.archive_key IS NOT NULL"
+	    " ORDER BY c.created_at DESC, c.id DESC LIMIT 1";
+	sqlite3_stmt	*st;
+	size_t		 mark;
+	int		 rc, ok;
+
+	if ((st = db_stmt(p->db, sql)) == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	if ((rc = db_step(st)) != DB_ROW) {
+		db_stmt_done(st);
+		return 0;
+	}
+	if (pull_start_answer(p) == -1) {
+		db_stmt_done(st);
+		return -1;
+	}
+	mark = p->out.len;
+	jb_lit(&p->out, p->ndecks > 0 ? "," : "[");
+	jb_lit(&p->out, "{\"deck_hash\":");
+	jb_str(&p->out, hash, strlen(hash));
+	jb_lit(&p->out, ",\"mode\":\"cache-bootstrap\",\"manifest\":{\"manifest_presigned_url\":");
+	ok = pull_cache_url(&p->out, hash, (const char *)sqlite3_column_text(st, 1),
+	    "application/json") == 0;
+	jb_lit(&p->out, ",\"archive_presigned_url\":");
+	ok = ok && pull_cache_url(&p->out, hash, (const char *)sqlite3_column_text(st, 2),
+	    "application/zip") == 0;
+	jb_lit(&p->out, ",\"manifest_last_modified\":");
+	jb_col(&p->out, st, 0);
+	jb_lit(&p->out, "}}");
+	db_stmt_done(st);
+	if (!ok || p->out.oom) {
+		log_warnx("pull: %s: no cache-bootstrap entry, a live pull instead", hash);
+		p->out.len = mark;
+		p->out.oom = 0;
+		return 0;
+	}
+	p->ndecks++;
+	return 1;
+}
+
 /*
  * §6.1 step 2.1: the next key's root, if it changed since its timestamp.
  * Unknown, unchanged, malformed and failing keys are simply absent.
@@ -610,11 +695,20 @@ pull_key(struct pull *p)
 		return 0;
 	}
 	k = &p->keys[p->ikey++];
-	/*
-	 * §6.1 step 1 (the cache bootstrap of §10) is not served here: the
-	 * magic timestamp of a new subscription is a live pull from that time.
-	 */
-	if (!k->valid || db_time_parse(k->timestamp, &p->since) == -1)
+	if (!k->valid)
+		return 0;
+	/* §6.1 step 1: a new subscription gets the deck's snapshot if it is current. */
+	if (strcmp(k->timestamp, DB_MAGIC_TIMESTAMP) == 0) {
+		switch (pull_bootstrap(p, k->hash)) {
+		case -1:
+			return -1;
+		case 1:
+			return 0;
+		default:
+			break;	/* none current: a live pull from that time */
+		}
+	}
+	if (db_time_parse(k->timestamp, &p->since) == -1)
 		return 0;
 	p->hash = k->hash;
 	if ((st = db_stmt(p->db, sql)) == NULL)

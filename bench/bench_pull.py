@@ -278,7 +278,9 @@ def main():
         ref_rss = status_kb(ref.pid, "VmRSS")
         with tempfile.TemporaryDirectory(prefix="ankicollab-bench-") as tmp:
             # The rate is the server's, not the std governor's 600/min (0: off).
-            s = Suite(tmp, {"apid": {"standard_rate_per_minute": "0"}}).start()
+            # No snapshot may answer the fresh pulls measured here: a live pull.
+            s = Suite(tmp, {"apid": {"standard_rate_per_minute": "0"},
+                            "gcd": {"snapshots_interval": "24h"}}).start()
             try:
                 run(s, rnd, ref_rss, lambda *a: rate(ref_port, *a, ref.pid))
             finally:

@@ -61,6 +61,10 @@ struct config {
 	uint64_t	strict_rate_per_minute;
 	uint64_t	media_rate_per_minute;
 	uint64_t	max_storage_bytes;
+	/* §9 per user (and per address for the day counts) */
+	uint64_t	user_storage_bytes;	/* cumulative bytes a user may upload */
+	uint64_t	uploads_per_day;
+	uint64_t	downloads_per_day;
 
 	/* [mediad] */
 	char		public_url[CONFIG_STR_MAX];
@@ -76,6 +80,9 @@ struct config {
 	uint64_t	gc_batches_interval_ms;	/* upload batches, bulk operations */
 	uint64_t	gc_notetypes_interval_ms;
 	uint64_t	gc_wal_interval_ms;	/* checkpoint, PRAGMA optimize */
+	uint64_t	gc_strays_interval_ms;	/* media files the database does not know */
+	uint64_t	gc_snapshots_interval_ms; /* deck snapshots out of date (§10) */
+	uint64_t	gc_stats_interval_ms;	/* calculated_stats, decks' stats figures */
 	char		backup_dir[CONFIG_PATH_MAX];	/* periodic backups; empty = off */
 	uint64_t	backup_interval_ms;
 	uint64_t	backup_keep;		/* backups kept, the oldest removed */

@@ -150,6 +150,9 @@ int	http_respond_text(struct http_request *req, int status, const char *text);
 int	http_respond_start(struct http_request *req, int status, const char *content_type);
 int	http_respond_chunk(struct http_request *req, const void *data, size_t len);
 int	http_respond_end(struct http_request *req);
+/* The same with a known length: Content-Length, and exactly length bytes of chunks. */
+int	http_respond_start_length(struct http_request *req, int status, const char *content_type,
+	    int64_t length);
 
 /* length bytes of fd from offset, by sendfile. Takes the fd. */
 int	http_respond_file(struct http_request *req, int status, const char *content_type,

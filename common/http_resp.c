@@ -425,6 +425,18 @@ http_respond_start(struct http_request *req, int status, const char *content_typ
 	return http_resp_head(req, status, content_type, -1);
 }
 
+int
+http_respond_start_length(struct http_request *req, int status, const char *content_type,
+    int64_t length)
+{
+	if (length < 0 || http_resp_head(req, status, content_type, length) == -1)
+		return -1;
+	/* The chunks are the body as they come: Content-Length says where it ends. */
+	if (!(req->flags & R_NOBODY))
+		req->flags |= R_OUT_RAW;
+	return 0;
+}
+
 static int
 http_streaming(const struct http_request *req)
 {

@@ -206,21 +206,29 @@ mediaclient_stat(struct mediaclient *mc, const char *const *hashes, size_t n,
 	return 0;
 }
 
-int
-mediaclient_delete(struct mediaclient *mc, const char *const *hashes, size_t n,
+/* MEDIA_DELETE, or with cutoff >= 0 MEDIA_DELETE_OLD; out sums the replies. */
+static int
+delete_files(struct mediaclient *mc, const char *const *hashes, size_t n, int64_t cutoff,
     struct proto_media_deleted *out)
 {
-	uint8_t				 req[PROTO_MEDIA_HASHES_MAX];
+	uint8_t				 md5[PROTO_MEDIA_BATCH][PROTO_MD5_LEN];
+	uint8_t				 req[PROTO_MD5_LEN + PROTO_MEDIA_HASHES_MAX];
 	struct proto_media_deleted	 d;
 	struct proto_msg		 reply;
-	size_t				 off, k;
+	size_t				 off, k, len;
 
 	memset(out, 0, sizeof(*out));
 	for (off = 0; off < n; off += k) {
 		k = n - off < PROTO_MEDIA_BATCH ? n - off : PROTO_MEDIA_BATCH;
-		if (pack_hashes(hashes + off, k, req) == -1 ||
-		    mediaclient_call(mc, PROTO_MEDIA_DELETE, req, k * PROTO_MD5_LEN,
-		    PROTO_MEDIA_DELETE_REPLY, &reply) == -1)
+		if (pack_hashes(hashes + off, k, &md5[0][0]) == -1)
+			return -1;
+		if (cutoff >= 0)
+			len = proto_media_delete_old_enc(cutoff,
+			    (const uint8_t (*)[PROTO_MD5_LEN])md5, k, req);
+		else
+			len = proto_md5s_enc((const uint8_t (*)[PROTO_MD5_LEN])md5, k, req);
+		if (mediaclient_call(mc, cutoff >= 0 ? PROTO_MEDIA_DELETE_OLD :
+		    PROTO_MEDIA_DELETE, req, len, PROTO_MEDIA_DELETE_REPLY, &reply) == -1)
 			return -1;
 		if (proto_media_deleted_dec(&reply, &d) == -1) {
 			mediaclient_close(mc);
@@ -232,6 +240,24 @@ mediaclient_delete(struct mediaclient *mc, const char *const *hashes, size_t n,
 		out->bytes += d.bytes;
 	}
 	return 0;
+}
+
+int
+mediaclient_delete(struct mediaclient *mc, const char *const *hashes, size_t n,
+    struct proto_media_deleted *out)
+{
+	return delete_files(mc, hashes, n, -1, out);
+}
+
+int
+mediaclient_delete_old(struct mediaclient *mc, const char *const *hashes, size_t n,
+    int64_t cutoff, struct proto_media_deleted *out)
+{
+	if (cutoff < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return delete_files(mc, hashes, n, cutoff, out);
 }
 
 int
@@ -248,4 +274,16 @@ mediaclient_usage(struct mediaclient *mc, struct proto_media_usage *out)
 		return -1;
 	}
 	return 0;
+}
+
+int
+media_file_name_ok(const char *name, int *gz)
+{
+	size_t	len = strlen(name), n = len;
+
+	if (n == MEDIA_MD5_HEX_LEN + 3 && strcmp(name + MEDIA_MD5_HEX_LEN, ".gz") == 0)
+		n = MEDIA_MD5_HEX_LEN;
+	if (gz != NULL)
+		*gz = n != len;
+	return n == MEDIA_MD5_HEX_LEN && media_hex_ok(name, n);
 }

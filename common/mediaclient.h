@@ -57,11 +57,19 @@ int	mediaclient_stat(struct mediaclient *mc, const char *const *hashes, size_t n
 /* Deletes those files; out sums the replies. 0, or -1 with errno. */
 int	mediaclient_delete(struct mediaclient *mc, const char *const *hashes, size_t n,
 	    struct proto_media_deleted *out);
+/*
+ * The same, but mediad keeps a file written (or uploaded again) at or after
+ * cutoff (unix seconds): for sweeps that chose the files from an older look.
+ */
+int	mediaclient_delete_old(struct mediaclient *mc, const char *const *hashes, size_t n,
+	    int64_t cutoff, struct proto_media_deleted *out);
 int	mediaclient_usage(struct mediaclient *mc, struct proto_media_usage *out);
 
 /* MD5 names, shared with mediad: 32 lowercase hex digits ↔ 16 bytes. */
 int	media_hex_ok(const char *s, size_t len);
 int	media_hex_to_md5(const char *hex, uint8_t md5[16]);	/* 0 or -1 */
 void	media_md5_to_hex(const uint8_t md5[16], char out[MEDIA_MD5_HEX_LEN + 1]);
+/* A stored file's name in media/xx/: "<md5>" or "<md5>.gz" (gzipped; *gz says which). */
+int	media_file_name_ok(const char *name, int *gz);
 
 #endif

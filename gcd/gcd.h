@@ -10,21 +10,28 @@
 #define ANKICOLLAB_GCD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/mediaclient.h"
 
 struct daemon;
 struct db;
 struct event;
+struct proto_peer;
+struct snap_job;
 
 #define GC_BATCH		500	/* rows per write transaction */
 #define GC_MEDIAD_TIMEOUT_MS	2000
+#define GC_JOB_NAMES	"tokens, batches, notetypes, media, strays, stats, snapshots, wal"
 
 enum gc_job {
 	GC_TOKENS,	/* auth tokens whose access and refresh expiry passed */
 	GC_BATCHES,	/* stale upload batches (1 day), bulk operations (1 h) */
 	GC_NOTETYPES,	/* notetypes no note uses, past the grace period */
 	GC_MEDIA,	/* unreferenced media past the grace period: rows, then files */
+	GC_STRAYS,	/* files in media/ the database does not know, past the grace */
+	GC_STATS,	/* calculated_stats and the decks' figures from note_stats */
+	GC_SNAPSHOTS,	/* deck snapshots (§10) of decks changed since their last one */
 	GC_WAL,		/* WAL checkpoint and PRAGMA optimize */
 	GC_NJOBS
 };
@@ -35,6 +42,7 @@ struct gcd {
 	struct mediaclient	 mc;
 	struct event		*timer[GC_NJOBS];
 	int64_t			 removed;	/* by the job running now, for GC_REPORT */
+	struct snap_job		*snap;		/* a snapshot build running, or NULL */
 };
 
 /* Opens the DB, runs every job once and arms the timers. 0 or -1. */
@@ -56,5 +64,16 @@ const char	*gc_job_name(enum gc_job job);
  * ("tokens: 2 removed; …") to out. Returns 0, or -1 if a job failed.
  */
 int		 gc_run(struct gcd *g, enum gc_job job, char *out, size_t outlen);
+
+/*
+ * snapshot.c: builds the snapshots of decks changed since their last one,
+ * in a thread (a build waits on apid; the loop must go on). Starts one
+ * unless one runs, and says so in out. With a peer, GC_RESULT (same id)
+ * goes to it when the build ends, and 1 is returned; else 0, or -1.
+ */
+int		 gc_snapshots_start(struct gcd *g, struct proto_peer *peer, uint32_t id,
+		    char *out, size_t outlen);
+/* Waits for a running build to end. */
+void		 gc_snapshots_stop(struct gcd *g);
 
 #endif

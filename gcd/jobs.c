@@ -8,10 +8,17 @@
  * them are committed away: a crash in between leaves a stray file (which
  * mediad's sweep finds), never a row without its file.
  */
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -26,7 +33,7 @@
 #define GC_BULK_OP_MAX_AGE_US	(3600LL * 1000000)	/* §7.6, §11: an hour */
 
 static const char *const gc_names[GC_NJOBS] = {
-	"tokens", "batches", "notetypes", "media", "wal"
+	"tokens", "batches", "notetypes", "media", "strays", "stats", "snapshots", "wal"
 };
 
 enum gc_job
@@ -60,6 +67,12 @@ gc_interval_ms(const struct gcd *g, enum gc_job job)
 		return cfg->gc_notetypes_interval_ms;
 	case GC_MEDIA:
 		return cfg->gc_media_interval_ms;
+	case GC_STRAYS:
+		return cfg->gc_strays_interval_ms;
+	case GC_STATS:
+		return cfg->gc_stats_interval_ms;
+	case GC_SNAPSHOTS:
+		return cfg->gc_snapshots_interval_ms;
 	default:
 		return cfg->gc_wal_interval_ms;
 	}
@@ -116,28 +129,134 @@ gc_tokens(struct gcd *g, char *out, size_t outlen)
 	return rc == DB_OK ? 0 : -1;
 }
 
+/* Unix seconds before which a file unknown to the database may go. */
+static int64_t
+gc_file_cutoff(const struct gcd *g)
+{
+	return (int64_t)time(NULL) - (int64_t)(g->d->cfg.gc_orphan_grace_ms / 1000);
+}
+
+/* Asks mediad to delete the files of hashes not written since cutoff; adds to *files. */
+static int
+gc_delete_old(struct gcd *g, const char *const *hashes, size_t n, int64_t cutoff,
+    int64_t *files)
+{
+	struct proto_media_deleted	del;
+
+	if (n == 0)
+		return 0;
+	if (mediaclient_delete_old(&g->mc, hashes, n, cutoff, &del) == -1) {
+		log_warnx("gc: mediad: %s; %zu files left for the next sweep", strerror(errno), n);
+		return -1;
+	}
+	*files += (int64_t)del.deleted;
+	return 0;
+}
+
 /*
- * Abandoned batches go with their file lists (ON DELETE CASCADE). Files
- * uploaded for them but never confirmed have no row: mediad's sweep of
- * strays takes them once no batch awaits them.
+ * §7.7: abandoned batches go with their file lists (ON DELETE CASCADE),
+ * GC_STALE_BATCHES per transaction. Files uploaded for them but never
+ * confirmed (no media_files row, awaited by no younger batch) go after the
+ * commit, through mediad, unless written within the grace period: those
+ * are left to the strays sweep.
  */
+#define GC_STALE_BATCHES	16	/* a batch announces at most 100 files */
+
+static int
+gc_stale_batches(struct gcd *g, int64_t cutoff_us, int64_t *nb, int64_t *files)
+{
+	static const char pick[] =
+	    "SELECT id FROM media_upload_batches WHERE created_at < ?1 LIMIT "
+	    DB_XSTR(GC_STALE_BATCHES);
+	static const char unconfirmed[] =
+	    "SELECT DISTINCT f.hash FROM media_upload_batch_files f WHERE f.batch_id = ?2"
+	    " AND NOT EXISTS (SELECT 1 FROM media_files m WHERE m.hash = f.hash)"
+	    " AND NOT EXISTS (SELECT 1 FROM media_upload_batch_files o"
+	    "   JOIN media_upload_batches b ON b.id = o.batch_id"
+	    "   WHERE o.hash = f.hash AND b.created_at >= ?1)";
+	static const char del[] = "DELETE FROM media_upload_batches WHERE id = ?1";
+	static char		 ids[GC_STALE_BATCHES][40];
+	char			**hex = NULL, **nh;
+	sqlite3_stmt		*st;
+	const char		*h;
+	size_t			 n, nhex = 0, i;
+	int			 rc = DB_OK;
+
+	do {
+		if ((rc = db_begin(g->db)) != DB_OK)
+			return rc;
+		n = 0;
+		if ((st = db_stmt(g->db, pick)) == NULL)
+			goto fail;
+		db_bind_time(st, 1, cutoff_us);
+		while (n < GC_STALE_BATCHES && (rc = db_step(st)) == DB_ROW)
+			snprintf(ids[n++], sizeof(ids[0]), "%s", sqlite3_column_text(st, 0));
+		db_stmt_done(st);
+		for (i = 0; i < n; i++) {
+			if ((st = db_stmt(g->db, unconfirmed)) == NULL)
+				goto fail;
+			db_bind_time(st, 1, cutoff_us);
+			sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
+			while ((rc = db_step(st)) == DB_ROW) {
+				h = (const char *)sqlite3_column_text(st, 0);
+				if (h == NULL || !media_hex_ok(h, strlen(h)))
+					continue;
+				if ((nh = reallocarray(hex, nhex + 1, sizeof(*nh))) == NULL ||
+				    (nh[nhex] = strdup(h)) == NULL) {
+					if (nh != NULL)
+						hex = nh;
+					rc = DB_ERR;
+					break;
+				}
+				hex = nh;
+				nhex++;
+			}
+			db_stmt_done(st);
+			if (rc != DB_OK)
+				goto fail;
+			if ((st = db_stmt(g->db, del)) == NULL)
+				goto fail;
+			sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
+			rc = db_step(st);
+			db_stmt_done(st);
+			if (rc != DB_OK)
+				goto fail;
+		}
+		if ((rc = db_commit(g->db)) != DB_OK)
+			goto out;
+		*nb += (int64_t)n;
+		/* The rows are gone for good: a failure here only leaves strays. */
+		gc_delete_old(g, (const char *const *)hex, nhex, gc_file_cutoff(g), files);
+		for (i = 0; i < nhex; i++)
+			free(hex[i]);
+		nhex = 0;
+	} while (n == GC_STALE_BATCHES);
+	goto out;
+fail:
+	db_rollback(g->db);
+	if (rc == DB_OK || rc == DB_ROW)
+		rc = DB_ERR;
+out:
+	for (i = 0; i < nhex; i++)
+		free(hex[i]);
+	free(hex);
+	return rc;
+}
+
 static int
 gc_batches(struct gcd *g, char *out, size_t outlen)
 {
-	static const char batches[] =
-	    "DELETE FROM media_upload_batches WHERE id IN (SELECT id FROM"
-	    " media_upload_batches WHERE created_at < ?1 LIMIT " DB_XSTR(GC_BATCH) ")";
 	static const char ops[] =
 	    "DELETE FROM bulk_operations WHERE id IN (SELECT id FROM"
 	    " bulk_operations WHERE created_at < ?1 LIMIT " DB_XSTR(GC_BATCH) ")";
-	int64_t	now = db_now_us(), nb = 0, no = 0;
+	int64_t	now = db_now_us(), nb = 0, no = 0, files = 0;
 	int	rc;
 
-	rc = gc_delete_batches(g, batches, now - GC_BATCH_MAX_AGE_US, &nb);
+	rc = gc_stale_batches(g, now - GC_BATCH_MAX_AGE_US, &nb, &files);
 	if (rc == DB_OK)
 		rc = gc_delete_batches(g, ops, now - GC_BULK_OP_MAX_AGE_US, &no);
-	snprintf(out, outlen, "batches: %lld upload batches, %lld bulk operations removed",
-	    (long long)nb, (long long)no);
+	snprintf(out, outlen, "batches: %lld upload batches, %lld bulk operations, "
+	    "%lld unconfirmed files removed", (long long)nb, (long long)no, (long long)files);
 	return rc == DB_OK ? 0 : -1;
 }
 
@@ -247,6 +366,189 @@ gc_media(struct gcd *g, char *out, size_t outlen)
 	return rc;
 }
 
+/*
+ * Does the database know this file: a media_files row, or an upload batch
+ * that awaits it? One batch of names, looked up outside any transaction.
+ */
+static int
+gc_strays_flush(struct gcd *g, char hex[][MEDIA_MD5_HEX_LEN + 1], size_t n, int64_t cutoff,
+    int64_t *seen, int64_t *files)
+{
+	static const char sql[] =
+	    "SELECT EXISTS (SELECT 1 FROM media_files WHERE hash = ?1)"
+	    " OR EXISTS (SELECT 1 FROM media_upload_batch_files WHERE hash = ?1)";
+	const char	*unknown[PROTO_MEDIA_BATCH];
+	sqlite3_stmt	*st;
+	size_t		 i, k = 0;
+	int		 rc;
+
+	for (i = 0; i < n; i++) {
+		if ((st = db_stmt(g->db, sql)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, hex[i], MEDIA_MD5_HEX_LEN, SQLITE_STATIC);
+		rc = db_step(st);
+		if (rc == DB_ROW && sqlite3_column_int(st, 0) == 0)
+			unknown[k++] = hex[i];
+		db_stmt_done(st);
+		if (rc != DB_ROW)
+			return -1;
+	}
+	*seen += (int64_t)n;
+	return gc_delete_old(g, unknown, k, cutoff, files);
+}
+
+/*
+ * Files in media/ that no row names and no batch awaits: uploads never
+ * confirmed whose batch is gone, files a crash left between a row's delete
+ * and the file's, anything put there by hand. gcd only reads the folder;
+ * mediad deletes, and keeps a file written since the cutoff (an upload of
+ * the same bytes renews its time), so a file being confirmed right now is
+ * never taken.
+ */
+static int
+gc_strays(struct gcd *g, char *out, size_t outlen)
+{
+	static char	 hex[PROTO_MEDIA_BATCH][MEDIA_MD5_HEX_LEN + 1];
+	char		 path[CONFIG_PATH_MAX + 16];
+	struct dirent	*de, *fe;
+	struct stat	 st;
+	DIR		*top = NULL, *sub;
+	int64_t		 cutoff = gc_file_cutoff(g), seen = 0, files = 0;
+	size_t		 n = 0;
+	int		 topfd, subfd, rc = 0;
+
+	config_data_path(&g->d->cfg, "media", path, sizeof(path));
+	if ((topfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (top = fdopendir(topfd)) == NULL) {
+		if (topfd != -1)
+			close(topfd);
+		snprintf(out, outlen, "strays: 0 files removed%s",
+		    errno == ENOENT ? "" : " (media folder unreadable)");
+		return errno == ENOENT ? 0 : -1;
+	}
+	while (rc == 0 && (de = readdir(top)) != NULL) {
+		if (strlen(de->d_name) != 2 || strspn(de->d_name, "0123456789abcdef") != 2)
+			continue;
+		if ((subfd = openat(topfd, de->d_name,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+			continue;
+		if ((sub = fdopendir(subfd)) == NULL) {
+			close(subfd);
+			continue;
+		}
+		while (rc == 0 && (fe = readdir(sub)) != NULL) {
+			if (!media_file_name_ok(fe->d_name, NULL) ||
+			    strncmp(fe->d_name, de->d_name, 2) != 0 ||
+			    fstatat(subfd, fe->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+			    !S_ISREG(st.st_mode) || (int64_t)st.st_mtime >= cutoff)
+				continue;
+			memcpy(hex[n], fe->d_name, MEDIA_MD5_HEX_LEN);
+			hex[n][MEDIA_MD5_HEX_LEN] = '\0';
+			if (++n == PROTO_MEDIA_BATCH) {
+				rc = gc_strays_flush(g, hex, n, cutoff, &seen, &files);
+				n = 0;
+			}
+		}
+		closedir(sub);
+	}
+	closedir(top);
+	if (rc == 0 && n > 0)
+		rc = gc_strays_flush(g, hex, n, cutoff, &seen, &files);
+	snprintf(out, outlen, "strays: %lld files removed%s", (long long)files,
+	    rc == -1 ? " (stopped early: database or mediad away)" : "");
+	return rc;
+}
+
+/*
+ * Upstream's daily refresh of the figures the website shows: per note, the
+ * average of its users' stats (calculated_stats); per root deck, how many
+ * notes have stats and their mean retention. Notes go GC_BATCH at a time,
+ * one short write transaction each; notes without stats lose their row.
+ */
+static int
+gc_stats(struct gcd *g, char *out, size_t outlen)
+{
+	static const char notes[] =
+	    "INSERT INTO calculated_stats (note_id, sample_size, retention, lapses, reps)"
+	    " SELECT note_id, count(*), avg(retention), avg(lapses), avg(reps) FROM note_stats"
+	    " WHERE note_id IN (SELECT DISTINCT note_id FROM note_stats WHERE note_id > ?1"
+	    "  ORDER BY note_id LIMIT " DB_XSTR(GC_BATCH) ")"
+	    " GROUP BY note_id ORDER BY note_id"
+	    " ON CONFLICT (note_id) DO UPDATE SET sample_size = excluded.sample_size,"
+	    "  retention = excluded.retention, lapses = excluded.lapses, reps = excluded.reps"
+	    " RETURNING note_id";
+	static const char stale[] =
+	    "DELETE FROM calculated_stats WHERE note_id IN (SELECT note_id FROM calculated_stats c"
+	    " WHERE NOT EXISTS (SELECT 1 FROM note_stats s WHERE s.note_id = c.note_id)"
+	    " LIMIT " DB_XSTR(GC_BATCH) ")";
+	static const char decks[] =
+	    "WITH RECURSIVE tree(root, id) AS ("
+	    "  SELECT id, id FROM decks WHERE parent IS NULL"
+	    "  UNION ALL SELECT tree.root, d.id FROM decks d JOIN tree ON d.parent = tree.id),"
+	    " fig(root, n, ret) AS (SELECT t.root, count(c.note_id), avg(c.retention) FROM tree t"
+	    "  JOIN notes n ON n.deck = t.id AND n.deleted = 0"
+	    "  JOIN calculated_stats c ON c.note_id = n.id GROUP BY t.root)"
+	    " UPDATE decks SET notes_with_stats_count = coalesce(f.n, 0), retention = f.ret"
+	    " FROM (SELECT d.id AS id, fig.n AS n, fig.ret AS ret FROM decks d"
+	    "  LEFT JOIN fig ON fig.root = d.id WHERE d.parent IS NULL) f"
+	    " WHERE decks.id = f.id AND (decks.notes_with_stats_count IS NOT coalesce(f.n, 0)"
+	    "  OR decks.retention IS NOT f.ret)";
+	sqlite3_stmt	*st;
+	int64_t		 last = 0, n, total = 0, gone = 0, nd = 0;
+	int		 rc;
+
+	do {
+		if ((rc = db_begin(g->db)) != DB_OK)
+			goto out;
+		if ((st = db_stmt(g->db, notes)) == NULL) {
+			db_rollback(g->db);
+			rc = DB_ERR;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, last);
+		n = 0;
+		while ((rc = db_step(st)) == DB_ROW) {
+			last = sqlite3_column_int64(st, 0);
+			n++;
+		}
+		db_stmt_done(st);
+		if (rc != DB_OK) {
+			db_rollback(g->db);
+			goto out;
+		}
+		if ((rc = db_commit(g->db)) != DB_OK)
+			goto out;
+		total += n;
+	} while (n == GC_BATCH);
+	if ((rc = gc_delete_batches(g, stale, 0, &gone)) != DB_OK)
+		goto out;
+	/* One statement over the root decks: a few thousand rows at most. */
+	if ((rc = db_begin(g->db)) != DB_OK)
+		goto out;
+	if ((st = db_stmt(g->db, decks)) == NULL)
+		rc = DB_ERR;
+	else {
+		rc = db_step(st);
+		db_stmt_done(st);
+	}
+	nd = rc == DB_OK ? db_changes(g->db) : 0;
+	if (rc != DB_OK)
+		db_rollback(g->db);
+	else
+		rc = db_commit(g->db);
+out:
+	snprintf(out, outlen, "stats: %lld notes, %lld decks refreshed, %lld rows removed",
+	    (long long)total, (long long)nd, (long long)gone);
+	return rc == DB_OK ? 0 : -1;
+}
+
+/* In the background: its result is logged when it ends (see snapshot.c). */
+static int
+gc_snapshots(struct gcd *g, char *out, size_t outlen)
+{
+	return gc_snapshots_start(g, NULL, 0, out, outlen);
+}
+
 static int
 gc_wal(struct gcd *g, char *out, size_t outlen)
 {
@@ -282,7 +584,8 @@ static int
 gc_run_one(struct gcd *g, enum gc_job job, char *out, size_t outlen)
 {
 	static int (*const fn[GC_NJOBS])(struct gcd *, char *, size_t) = {
-		gc_tokens, gc_batches, gc_notetypes, gc_media, gc_wal
+		gc_tokens, gc_batches, gc_notetypes, gc_media, gc_strays, gc_stats, gc_snapshots,
+		gc_wal
 	};
 	char	path[CONFIG_PATH_MAX + 32];
 	int	rc;
@@ -416,6 +719,7 @@ gcd_stop(struct gcd *g)
 		g->timer[i] = NULL;
 	}
 	gcd_backup_stop(g);
+	gc_snapshots_stop(g);
 	mediaclient_close(&g->mc);
 	if (g->db != NULL)
 		db_close(g->db);

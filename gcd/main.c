@@ -30,9 +30,13 @@ gcd_gc_run(struct proto_peer *peer, const struct proto_msg *msg)
 	if (msg->len > 0 && proto_string_dec(msg, name, sizeof(name)) == -1)
 		snprintf(name, sizeof(name), "?");
 	if (name[0] != '\0' && (job = gc_job_by_name(name)) == GC_NJOBS) {
-		snprintf(line, sizeof(line), "no such gc job '%s' (tokens, batches, "
-		    "notetypes, media, wal)", name);
+		snprintf(line, sizeof(line), "no such gc job '%s' (" GC_JOB_NAMES ")", name);
 		code = 2;
+	} else if (job == GC_SNAPSHOTS) {
+		/* Answered when the build ends, unless it could not start. */
+		if ((code = gc_snapshots_start(&gcd, peer, msg->hdr.id, line, sizeof(line))) == 1)
+			return;
+		code = code == -1 ? 1 : 0;
 	} else if (gc_run(&gcd, job, line, sizeof(line)) == -1)
 		code = 1;
 	if (proto_send(peer, PROTO_GC_RESULT, msg->hdr.id, -1, buf,

@@ -91,10 +91,11 @@ media_get(struct http_request *req)
 {
 	struct mediatoken_claims	 c;
 	uint8_t				 mac[MEDIATOKEN_MAC_LEN];
-	char				 tok[MEDIATOKEN_MAX + 1], rel[MEDIA_MD5_HEX_LEN + 4];
+	char				 tok[MEDIATOKEN_MAX + 1];
 	char				 etag[MEDIA_MD5_HEX_LEN + 3];
 	const char			*hex;
-	int				 fd;
+	uint64_t			 size;
+	int				 fd, gz;
 
 	if ((hex = media_hash(req)) == NULL ||
 	    serve_query_token(req, tok, sizeof(tok)) == -1 ||
@@ -106,12 +107,11 @@ media_get(struct http_request *req)
 		media_fail(req, 401, "Unauthorized");
 		return;
 	}
-	store_relpath(hex, rel);
-	if ((fd = openat(mediad->store.media_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
+	if ((fd = store_open(&mediad->store, hex, &gz, &size)) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			media_fail(req, 404, "File not found");
 		else {
-			log_warn("media/%s", rel);
+			log_warn("media/%s", hex);
 			media_fail(req, 500, "Failed to retrieve file");
 		}
 		return;
@@ -124,7 +124,7 @@ media_get(struct http_request *req)
 	http_add_header(req, "Content-Security-Policy", "default-src 'none'; "
 	    "style-src 'unsafe-inline'; sandbox");
 	snprintf(etag, sizeof(etag), "\"%s\"", hex);
-	serve_file(req, fd, serve_mime(c.has_filename ? c.filename : NULL), etag);
+	serve_stored(req, fd, gz, size, serve_mime(c.has_filename ? c.filename : NULL), etag);
 }
 
 /* ---- PUT --------------------------------------------------------------------- */
@@ -331,6 +331,8 @@ media_body(struct http_request *req, const void *data, size_t len)
 	struct upload	*up = http_req_data(req);
 	size_t		 take;
 
+	if (http_req_method(req) != HTTP_PUT)
+		return 0;	/* a GET's body means nothing; its data is no upload */
 	if (up == NULL || up->fd == -1)
 		return -1;
 	/* Refused the moment it passes what the token allows, before reading more. */
@@ -395,10 +397,12 @@ media_complete(struct http_request *req)
 	struct upload	*up = http_req_data(req);
 	uint8_t		 md5[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
+	char		 gzname[SPOOL_NAME_LEN + 1];
 	const char	*why;
-	int		 added;
+	int		 added, gfd, rv;
 
-	if (up == NULL || up->fd == -1)
+	/* A GET's data is serve.c's inflating stream, not an upload. */
+	if (http_req_method(req) != HTTP_PUT || up == NULL || up->fd == -1)
 		return;
 	if (EVP_DigestFinal_ex(up->md5, md5, &mdlen) != 1 || mdlen != 16 ||
 	    upload_flush(up) == -1) {
@@ -412,12 +416,24 @@ media_complete(struct http_request *req)
 		media_fail(req, 400, why);
 		return;
 	}
-	if (store_commit(&mediad->store, up->fd, up->spool, up->hex, (off_t)up->got,
-	    &added) == -1) {
+	/* Text (SVG) and uncompressed images are kept gzipped when it pays. */
+	gfd = -1;
+	if (sniff_compressible(up->head, up->headlen))
+		gfd = store_gzip(&mediad->store, up->spool, up->got, gzname);
+	rv = store_commit(&mediad->store, gfd != -1 ? gfd : up->fd,
+	    gfd != -1 ? gzname : up->spool, up->hex, gfd != -1, &added);
+	if (gfd != -1) {
+		close(gfd);
+		if (rv == -1)
+			store_spool_discard(&mediad->store, gzname);
+	}
+	if (rv == -1) {
 		log_warn("media/%s: store", up->hex);
 		media_fail(req, 500, TEXT_STORE_FAILED);
 		return;
 	}
+	if (gfd != -1)
+		store_spool_discard(&mediad->store, up->spool);
 	up->spool[0] = '\0';	/* renamed, or dropped as a duplicate */
 	/* §6.30 step 7: counted after the store; the 7th use is refused. */
 	if (guard_use(&mediad->media_guard, up->mac, up->exp, MEDIA_UPLOAD_USES,
@@ -455,9 +471,14 @@ media_request(struct http_request *req)
 static void
 media_free(struct http_request *req)
 {
-	struct upload	*up = http_req_data(req);
+	struct upload	*up;
 
-	if (up != NULL)
+	/* A GET's data is serve.c's inflating stream, a PUT's the upload. */
+	if (http_req_method(req) != HTTP_PUT) {
+		serve_free(req);
+		return;
+	}
+	if ((up = http_req_data(req)) != NULL)
 		upload_free(up);
 	http_req_set_data(req, NULL);
 }

@@ -15,6 +15,7 @@
 #define ANKICOLLAB_MEDIAD_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -89,16 +90,31 @@ void	store_relpath(const char *hex, char *out);
 int	store_spool_open(struct store *s, char *name);
 void	store_spool_discard(struct store *s, char *name);
 /*
- * fsyncs the spool file and renames it into media/ under hex (syncing the
- * directories). *added is 1 if the file is new, 0 if it was stored already
- * (the spool file is then dropped). 0, or -1 with errno.
+ * fsyncs the spool file and renames it into media/ under hex (hex.gz when
+ * gz: the spool file holds the gzipped bytes), syncing the directories.
+ * *added is 1 if the file is new, 0 if it was stored already (the spool
+ * file is then dropped and the stored one's time renewed). 0, or -1 with errno.
  */
-int	store_commit(struct store *s, int fd, const char *name, const char *hex, off_t size,
+#define STORE_REL_MAX	(MEDIA_MD5_HEX_LEN + 8)	/* "ab/<md5>.gz" */
+int	store_commit(struct store *s, int fd, const char *name, const char *hex, int gz,
 	    int *added);
-/* Looks a stored file up: 1 with its size, 0 if absent, -1 on error. */
+/* Where hex is: 1 plain, 2 gzipped (rel names it), 0 absent, -1 error. */
+int	store_find(struct store *s, const char *hex, char *rel, struct stat *st);
+/* Opens hex: an fd, *gz, and the original length in *size; -1 (ENOENT: absent). */
+int	store_open(struct store *s, const char *hex, int *gz, uint64_t *size);
+/* Looks a stored file up: 1 with its (original) size, 0 if absent, -1 on error. */
 int	store_stat(struct store *s, const uint8_t md5[16], uint64_t *size);
-/* Removes a stored file: 1 with its size, 0 if absent, -1 on error. */
-int	store_delete(struct store *s, const uint8_t md5[16], uint64_t *size);
+/*
+ * Removes a stored file: 1 with its size on disk, 0 if absent, -1 on error;
+ * 2 (kept) when cutoff >= 0 and the file was written at or after it.
+ */
+int	store_delete(struct store *s, const uint8_t md5[16], int64_t cutoff, uint64_t *size);
+/*
+ * Gzips the spool file name (len bytes) into a new spool file when that
+ * saves at least a tenth: its fd, its name in gzname. -1 when not worth it
+ * or on error (the original stays).
+ */
+int	store_gzip(struct store *s, const char *name, uint64_t len, char *gzname);
 
 /* ---- sniff.c ----------------------------------------------------------------- */
 
@@ -106,6 +122,8 @@ int	store_delete(struct store *s, const uint8_t md5[16], uint64_t *size);
 
 /* NULL if head is recognisable media (§7.5), else why not, for a 400. */
 const char	*sniff_media(const uint8_t *head, size_t len);
+/* 1 if media with this head compress well (SVG and other text, BMP, TIFF). */
+int		 sniff_compressible(const uint8_t *head, size_t len);
 
 /* ---- serve.c ----------------------------------------------------------------- */
 
@@ -128,6 +146,14 @@ void	serve_cors(struct http_request *req);
  * If-None-Match against etag (NULL: none), Content-Type ctype.
  */
 void	serve_file(struct http_request *req, int fd, const char *ctype, const char *etag);
+/*
+ * The same for a stored media file of size original bytes; gz: the file is
+ * gzipped and is inflated as it is sent. The route's on_free must call
+ * serve_free (the stream lives in the request's data).
+ */
+void	serve_stored(struct http_request *req, int fd, int gz, uint64_t size,
+	    const char *ctype, const char *etag);
+void	serve_free(struct http_request *req);
 /* The MIME type of a file name by its extension (§7.3). */
 const char	*serve_mime(const char *filename);
 

@@ -9,10 +9,13 @@
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "common/hex.h"
 #include "common/http.h"
@@ -232,20 +235,137 @@ etag_matches(const char *inm, const char *etag)
 	return 0;
 }
 
+/*
+ * A gzipped file answered as its original bytes: inflated a piece at a time
+ * as the client drains what was sent, so a slow client costs one buffer,
+ * not the file (about 80 KiB with zlib's state and window, and at most
+ * GZ_LOW + GZ_PIECE queued). A range skips by inflating up to its start.
+ */
+#define GZ_PIECE	16384
+#define GZ_LOW		(32u << 10)
+#define GZ_INBUF	8192	/* zlib's read buffer (its output one is twice that) */
+
+struct gz_out {
+	gzFile		 gz;
+	uint64_t	 skip;		/* bytes before the range */
+	uint64_t	 left;		/* bytes of the range still to send */
+	uint8_t		 buf[GZ_PIECE];
+};
+
+static void
+gz_out_free(struct gz_out *g)
+{
+	if (g->gz != NULL)
+		gzclose_r(g->gz);
+	free(g);
+}
+
+static void
+gz_out_fail(struct http_request *req, struct gz_out *g, const char *why)
+{
+	log_warnx("%s: %s", http_req_path(req), why);
+	http_set_drain_cb(req, NULL, 0);
+	http_req_set_data(req, NULL);
+	gz_out_free(g);
+	/* The head is out: only a short body can tell the client. */
+	http_respond_end(req);
+}
+
+static void
+gz_out_more(struct http_request *req)
+{
+	struct gz_out	*g = http_req_data(req);
+	int		 n;
+	size_t		 want;
+
+	if (g == NULL)
+		return;
+	while (g->skip > 0) {
+		want = g->skip < GZ_PIECE ? (size_t)g->skip : GZ_PIECE;
+		if ((n = gzread(g->gz, g->buf, (unsigned)want)) <= 0) {
+			gz_out_fail(req, g, "inflate: the stored file ends early");
+			return;
+		}
+		g->skip -= (uint64_t)n;
+	}
+	while (g->left > 0 && http_output_pending(req) <= GZ_LOW) {
+		want = g->left < GZ_PIECE ? (size_t)g->left : GZ_PIECE;
+		if ((n = gzread(g->gz, g->buf, (unsigned)want)) <= 0) {
+			gz_out_fail(req, g, "inflate: the stored file ends early");
+			return;
+		}
+		http_respond_chunk(req, g->buf, (size_t)n);
+		g->left -= (uint64_t)n;
+	}
+	if (g->left > 0)
+		return;		/* the drain callback calls again */
+	http_set_drain_cb(req, NULL, 0);
+	http_req_set_data(req, NULL);
+	gz_out_free(g);
+	http_respond_end(req);
+}
+
+/* Frees a stream the client left before it ended. */
+void
+serve_free(struct http_request *req)
+{
+	struct gz_out	*g = http_req_data(req);
+
+	if (g != NULL)
+		gz_out_free(g);
+	http_req_set_data(req, NULL);
+}
+
+static void
+serve_gz(struct http_request *req, int fd, int status, const char *ctype, uint64_t first,
+    uint64_t len)
+{
+	struct gz_out	*g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL || (g->gz = gzdopen(fd, "rb")) == NULL) {
+		free(g);
+		close(fd);
+		http_respond_text(req, 500, "Failed to retrieve file");
+		return;
+	}
+	gzbuffer(g->gz, GZ_INBUF);
+	g->skip = first;
+	g->left = len;
+	if (http_respond_start_length(req, status, ctype, (int64_t)len) == -1) {
+		gz_out_free(g);
+		return;
+	}
+	if (http_req_method(req) == HTTP_HEAD || len == 0) {
+		gz_out_free(g);
+		http_respond_end(req);
+		return;
+	}
+	http_req_set_data(req, g);
+	http_set_drain_cb(req, gz_out_more, GZ_LOW);
+}
+
 void
 serve_file(struct http_request *req, int fd, const char *ctype, const char *etag)
 {
 	struct stat	 st;
-	const char	*range, *ifr, *inm;
-	int64_t		 first = 0, last = -1;
-	char		 cr[96];
-	int		 r = RANGE_NONE;
 
 	if (fstat(fd, &st) == -1) {
 		close(fd);
 		http_respond_text(req, 500, "Failed to retrieve file");
 		return;
 	}
+	serve_stored(req, fd, 0, (uint64_t)st.st_size, ctype, etag);
+}
+
+void
+serve_stored(struct http_request *req, int fd, int gz, uint64_t size, const char *ctype,
+    const char *etag)
+{
+	const char	*range, *ifr, *inm;
+	int64_t		 first = 0, last = -1;
+	char		 cr[96];
+	int		 r = RANGE_NONE;
+
 	http_add_header(req, "Accept-Ranges", "bytes");
 	if (etag != NULL)
 		http_add_header(req, "ETag", etag);
@@ -259,22 +379,30 @@ serve_file(struct http_request *req, int fd, const char *ctype, const char *etag
 	ifr = http_req_header(req, "If-Range");
 	if ((range = http_req_header(req, "Range")) != NULL &&
 	    (ifr == NULL || (etag != NULL && strcmp(ifr, etag) == 0)))
-		r = range_parse(range, (int64_t)st.st_size, &first, &last);
+		r = range_parse(range, (int64_t)size, &first, &last);
 	if (r == RANGE_UNSATISFIABLE) {
 		close(fd);
-		snprintf(cr, sizeof(cr), "bytes */%lld", (long long)st.st_size);
+		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
 		http_add_header(req, "Content-Range", cr);
 		http_respond_text(req, 416, "Range Not Satisfiable");
 		return;
 	}
 	if (r == RANGE_OK) {
-		snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)first,
-		    (long long)last, (long long)st.st_size);
+		snprintf(cr, sizeof(cr), "bytes %lld-%lld/%llu", (long long)first,
+		    (long long)last, (unsigned long long)size);
 		http_add_header(req, "Content-Range", cr);
-		http_respond_file(req, 206, ctype, fd, (off_t)first, (off_t)(last - first + 1));
+		if (gz)
+			serve_gz(req, fd, 206, ctype, (uint64_t)first,
+			    (uint64_t)(last - first + 1));
+		else
+			http_respond_file(req, 206, ctype, fd, (off_t)first,
+			    (off_t)(last - first + 1));
 		return;
 	}
-	http_respond_file(req, 200, ctype, fd, 0, st.st_size);
+	if (gz)
+		serve_gz(req, fd, 200, ctype, 0, size);
+	else
+		http_respond_file(req, 200, ctype, fd, 0, (off_t)size);
 }
 
 /* ---- names ------------------------------------------------------------------------ */

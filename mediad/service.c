@@ -1,6 +1,7 @@
 /*
  * service.c — mediad's proto service on runtime_dir/mediad.sock, for apid
- * (which files exist, how much is stored) and gcd (delete these files).
+ * (which files exist, how much is stored) and gcd (delete these files, or
+ * those of them not written since a time).
  *
  * Every request is answered at once, from the event loop: a STAT or DELETE
  * is at most PROTO_MEDIA_BATCH stat()/unlink() calls. The reply echoes the
@@ -71,6 +72,7 @@ service_stat(struct mediad *m, struct proto_peer *peer, const struct proto_msg *
 	service_reply(peer, PROTO_MEDIA_STAT_REPLY, msg->hdr.id, out, len);
 }
 
+/* MEDIA_DELETE, and MEDIA_DELETE_OLD: files written since the cutoff stay. */
 static void
 service_delete(struct mediad *m, struct proto_peer *peer, const struct proto_msg *msg)
 {
@@ -79,18 +81,22 @@ service_delete(struct mediad *m, struct proto_peer *peer, const struct proto_msg
 	struct proto_media_deleted	 d = { 0, 0, 0 };
 	char				 hex[MEDIA_MD5_HEX_LEN + 1];
 	uint64_t			 size;
-	size_t				 n, i;
+	int64_t				 cutoff = -1;
+	size_t				 n, i, kept = 0;
 	int				 rv;
 
-	if (proto_md5s_dec(msg, md5, &n) == -1) {
+	if ((msg->hdr.type == PROTO_MEDIA_DELETE ? proto_md5s_dec(msg, md5, &n) :
+	    proto_media_delete_old_dec(msg, &cutoff, md5, &n)) == -1) {
 		service_drop(peer);
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		if ((rv = store_delete(&m->store, md5[i], &size)) == 1) {
+		if ((rv = store_delete(&m->store, md5[i], cutoff, &size)) == 1) {
 			d.deleted++;
 			d.bytes += size;
-		} else if (rv == -1) {
+		} else if (rv == 2)
+			kept++;
+		else if (rv == -1) {
 			media_md5_to_hex(md5[i], hex);
 			log_warn("media/%.2s/%s: delete", hex, hex);
 			d.failed++;
@@ -99,6 +105,8 @@ service_delete(struct mediad *m, struct proto_peer *peer, const struct proto_msg
 	if (d.deleted > 0)
 		log_info("deleted %u media file(s), %llu bytes", d.deleted,
 		    (unsigned long long)d.bytes);
+	if (kept > 0)
+		log_info("kept %zu media file(s) written since the sweep looked", kept);
 	proto_media_deleted_enc(&d, out);
 	service_reply(peer, PROTO_MEDIA_DELETE_REPLY, msg->hdr.id, out, sizeof(out));
 }
@@ -133,6 +141,7 @@ service_dispatch(struct proto_peer *peer, struct proto_msg *msg, void *arg)
 		service_stat(m, peer, msg);
 		break;
 	case PROTO_MEDIA_DELETE:
+	case PROTO_MEDIA_DELETE_OLD:
 		service_delete(m, peer, msg);
 		break;
 	case PROTO_MEDIA_USAGE:

@@ -159,3 +159,20 @@ sniff_media(const uint8_t *head, size_t len)
 		return NULL;
 	return "File content is not a recognised image or audio format";
 }
+
+int
+sniff_compressible(const uint8_t *head, size_t len)
+{
+	size_t	i = 0;
+
+	if ((len >= 2 && memcmp(head, "BM", 2) == 0) ||
+	    (len >= 4 && (memcmp(head, "II*\0", 4) == 0 || memcmp(head, "MM\0*", 4) == 0)))
+		return 1;
+	/* Markup after an optional UTF-8 BOM and white space: SVG, XML. */
+	if (len >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	while (i < len && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' ||
+	    head[i] == '\n'))
+		i++;
+	return i < len && head[i] == '<';
+}

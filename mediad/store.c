@@ -4,6 +4,12 @@
  * media/ only ever holds complete, verified files. Whatever a crash leaves
  * in spool/ is deleted at the next start.
  *
+ * A compressible file (SVG and other text) is kept gzipped as
+ * media/xx/<md5>.gz when that saves enough; whoever reads it gets the
+ * original bytes back (serve.c inflates, gcd's snapshots too), and its
+ * MD5 is the original's. A stat reports the original length (gzip's ISIZE:
+ * media are at most 10 MiB, so it is exact); usage counts disk bytes.
+ *
  * All paths are relative to directory fds opened once at start.
  */
 #include <sys/types.h>
@@ -13,10 +19,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
+#include <zlib.h>
 
 #include "common/log.h"
 #include "common/mediaclient.h"
@@ -26,6 +34,72 @@ void
 store_relpath(const char *hex, char *out)
 {
 	snprintf(out, MEDIA_MD5_HEX_LEN + 4, "%.2s/%.32s", hex, hex);
+}
+
+static void
+store_relpath_gz(const char *hex, char *out)
+{
+	snprintf(out, STORE_REL_MAX, "%.2s/%.32s.gz", hex, hex);
+}
+
+/* The length a gzip file inflates to (its ISIZE trailer), or -1. */
+static int64_t
+gz_isize(int fd, off_t disk)
+{
+	uint8_t	b[4];
+
+	if (disk < 18 || pread(fd, b, 4, disk - 4) != 4)
+		return -1;
+	return (int64_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	    (uint32_t)b[3] << 24);
+}
+
+int
+store_find(struct store *s, const char *hex, char *rel, struct stat *st)
+{
+	store_relpath(hex, rel);
+	if (fstatat(s->media_fd, rel, st, AT_SYMLINK_NOFOLLOW) == 0)
+		return S_ISREG(st->st_mode) ? 1 : 0;
+	if (errno != ENOENT && errno != ENOTDIR)
+		return -1;
+	store_relpath_gz(hex, rel);
+	if (fstatat(s->media_fd, rel, st, AT_SYMLINK_NOFOLLOW) == 0)
+		return S_ISREG(st->st_mode) ? 2 : 0;
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+}
+
+int
+store_open(struct store *s, const char *hex, int *gz, uint64_t *size)
+{
+	char		 rel[STORE_REL_MAX];
+	struct stat	 st;
+	int64_t		 n;
+	int		 fd, rv;
+
+	if ((rv = store_find(s, hex, rel, &st)) <= 0) {
+		if (rv == 0)
+			errno = ENOENT;
+		return -1;
+	}
+	if ((fd = openat(s->media_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	*gz = rv == 2;
+	*size = (uint64_t)st.st_size;
+	if (*gz) {
+		if ((n = gz_isize(fd, st.st_size)) < 0) {
+			errno = EIO;
+			goto fail;
+		}
+		*size = (uint64_t)n;
+	}
+	return fd;
+fail:
+	rv = errno;
+	close(fd);
+	errno = rv;
+	return -1;
 }
 
 static int
@@ -67,7 +141,7 @@ store_clean_spool(struct store *s)
 		log_notice("removed %d unfinished upload(s) from spool/", n);
 }
 
-/* Adds up media/xx/<md5>: one stat per file, once, at start. */
+/* Adds up media/xx/<md5>[.gz]: one stat per file, once, at start. */
 static void
 store_count(struct store *s)
 {
@@ -90,7 +164,7 @@ store_count(struct store *s)
 			continue;
 		}
 		while ((fe = readdir(sub)) != NULL) {
-			if (!media_hex_ok(fe->d_name, strlen(fe->d_name)) ||
+			if (!media_file_name_ok(fe->d_name, NULL) ||
 			    strncmp(fe->d_name, de->d_name, 2) != 0 ||
 			    fstatat(subfd, fe->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 			    !S_ISREG(st.st_mode))
@@ -154,21 +228,32 @@ sync_dir(int dirfd, const char *name)
 }
 
 int
-store_commit(struct store *s, int fd, const char *name, const char *hex, off_t size,
-    int *added)
+store_commit(struct store *s, int fd, const char *name, const char *hex, int gz, int *added)
 {
-	char		 rel[MEDIA_MD5_HEX_LEN + 4], sub[3];
+	char		 rel[STORE_REL_MAX], sub[3];
 	struct stat	 st;
-	int		 made = 0;
+	int		 made = 0, rv;
 
 	*added = 0;
 	memcpy(sub, hex, 2);
 	sub[2] = '\0';
-	store_relpath(hex, rel);
-	/* Stored already (a retry, or a race with another upload): same bytes. */
-	if (fstatat(s->media_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	/*
+	 * Stored already (a retry, or a race with another upload): same bytes.
+	 * Its time is renewed: a sweep that found it unknown a moment ago
+	 * must not take it now that someone is about to confirm it.
+	 */
+	if ((rv = store_find(s, hex, rel, &st)) == -1)
+		return -1;
+	if (rv > 0) {
+		if (utimensat(s->media_fd, rel, NULL, AT_SYMLINK_NOFOLLOW) == -1)
+			log_warn("media/%s: touch", rel);
 		return unlinkat(s->spool_fd, name, 0);
-	if (fsync(fd) == -1)
+	}
+	if (gz)
+		store_relpath_gz(hex, rel);
+	else
+		store_relpath(hex, rel);
+	if (fstat(fd, &st) == -1 || fsync(fd) == -1)
 		return -1;
 	if (mkdirat(s->media_fd, sub, 0750) == 0)
 		made = 1;
@@ -181,7 +266,7 @@ store_commit(struct store *s, int fd, const char *name, const char *hex, off_t s
 		log_warn("media/%s: fsync", sub);
 	/* The bytes are on disk: they need not stay in the page cache. */
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	s->bytes += (uint64_t)size;
+	s->bytes += (uint64_t)st.st_size;
 	s->files++;
 	*added = 1;
 	return 0;
@@ -190,34 +275,97 @@ store_commit(struct store *s, int fd, const char *name, const char *hex, off_t s
 int
 store_stat(struct store *s, const uint8_t md5[16], uint64_t *size)
 {
-	char		 hex[MEDIA_MD5_HEX_LEN + 1], rel[MEDIA_MD5_HEX_LEN + 4];
-	struct stat	 st;
+	char	 hex[MEDIA_MD5_HEX_LEN + 1];
+	int	 fd, gz;
 
 	media_md5_to_hex(md5, hex);
-	store_relpath(hex, rel);
 	*size = 0;
-	if (fstatat(s->media_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	*size = (uint64_t)st.st_size;
+	if ((fd = store_open(s, hex, &gz, size)) == -1)
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : -1;
+	close(fd);
 	return 1;
 }
 
 int
-store_delete(struct store *s, const uint8_t md5[16], uint64_t *size)
+store_delete(struct store *s, const uint8_t md5[16], int64_t cutoff, uint64_t *size)
 {
-	char	 hex[MEDIA_MD5_HEX_LEN + 1], rel[MEDIA_MD5_HEX_LEN + 4];
-	int	 rv;
+	char		 hex[MEDIA_MD5_HEX_LEN + 1], rel[STORE_REL_MAX];
+	struct stat	 st;
+	int		 rv;
 
-	if ((rv = store_stat(s, md5, size)) != 1)
-		return rv;
 	media_md5_to_hex(md5, hex);
-	store_relpath(hex, rel);
+	*size = 0;
+	if ((rv = store_find(s, hex, rel, &st)) != 1 && rv != 2)
+		return rv;
+	if (cutoff >= 0 && (int64_t)st.st_mtime >= cutoff)
+		return 2;
 	if (unlinkat(s->media_fd, rel, 0) == -1)
 		return errno == ENOENT ? 0 : -1;
+	*size = (uint64_t)st.st_size;
 	s->bytes -= *size < s->bytes ? *size : s->bytes;
 	if (s->files > 0)
 		s->files--;
 	return 1;
+}
+
+/*
+ * Level 1: this runs in mediad's loop, and on a Pi a 10 MiB SVG at level 6
+ * would hold every other client for a second; text still shrinks to a
+ * fraction.
+ */
+#define GZIP_BUF	32768
+#define GZIP_LEVEL	1
+
+int
+store_gzip(struct store *s, const char *name, uint64_t len, char *gzname)
+{
+	z_stream	 z;
+	uint8_t		*in = NULL, *out = NULL;
+	uint64_t	 done = 0;
+	ssize_t		 n;
+	size_t		 have;
+	int		 fd, gfd, flush, zrc = Z_OK, ok = 0;
+
+	if (len < 512 || (fd = openat(s->spool_fd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((gfd = store_spool_open(s, gzname)) == -1) {
+		close(fd);
+		return -1;
+	}
+	memset(&z, 0, sizeof(z));
+	if ((in = malloc(GZIP_BUF)) == NULL || (out = malloc(GZIP_BUF)) == NULL ||
+	    deflateInit2(&z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		goto done;
+	do {
+		if ((n = pread(fd, in, GZIP_BUF, (off_t)done)) < 0)
+			goto end;
+		done += (uint64_t)n;
+		flush = n == 0 || done >= len ? Z_FINISH : Z_NO_FLUSH;
+		z.next_in = in;
+		z.avail_in = (uInt)n;
+		do {
+			z.next_out = out;
+			z.avail_out = GZIP_BUF;
+			if ((zrc = deflate(&z, flush)) == Z_STREAM_ERROR)
+				goto end;
+			have = GZIP_BUF - z.avail_out;
+			if (have > 0 && write(gfd, out, have) != (ssize_t)have)
+				goto end;
+			/* Not worth it: a tenth must be saved. */
+			if (z.total_out > len - len / 10)
+				goto end;
+		} while (z.avail_out == 0);
+	} while (flush != Z_FINISH);
+	ok = zrc == Z_STREAM_END && done == len;
+end:
+	deflateEnd(&z);
+done:
+	free(in);
+	free(out);
+	close(fd);
+	if (ok)
+		return gfd;
+	close(gfd);
+	store_spool_discard(s, gzname);
+	return -1;
 }

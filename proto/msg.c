@@ -307,6 +307,36 @@ proto_md5s_dec(const struct proto_msg *m, uint8_t (*md5)[PROTO_MD5_LEN], size_t 
 }
 
 size_t
+proto_media_delete_old_enc(int64_t cutoff, const uint8_t (*md5)[PROTO_MD5_LEN], size_t n,
+    uint8_t *out)
+{
+	if (n == 0 || n > PROTO_MEDIA_BATCH || cutoff < 0)
+		return 0;
+	proto_put64(out, (uint64_t)cutoff);
+	proto_put64(out + 8, 0);
+	memcpy(out + PROTO_MD5_LEN, md5, n * PROTO_MD5_LEN);
+	return (n + 1) * PROTO_MD5_LEN;
+}
+
+int
+proto_media_delete_old_dec(const struct proto_msg *m, int64_t *cutoff,
+    uint8_t (*md5)[PROTO_MD5_LEN], size_t *n)
+{
+	uint64_t	c;
+
+	if (m->len < 2 * PROTO_MD5_LEN || m->len > PROTO_MD5_LEN + PROTO_MEDIA_HASHES_MAX ||
+	    m->len % PROTO_MD5_LEN != 0)
+		return -1;
+	c = proto_get64(m->data);
+	if (c > INT64_MAX || proto_get64(m->data + 8) != 0)
+		return -1;
+	*cutoff = (int64_t)c;
+	*n = m->len / PROTO_MD5_LEN - 1;
+	memcpy(md5, m->data + PROTO_MD5_LEN, *n * PROTO_MD5_LEN);
+	return 0;
+}
+
+size_t
 proto_media_stat_enc(const struct proto_media_stat *st, size_t n, uint8_t *out)
 {
 	size_t	 i;

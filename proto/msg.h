@@ -162,6 +162,17 @@ size_t	proto_md5s_enc(const uint8_t (*md5)[PROTO_MD5_LEN], size_t n, uint8_t *ou
 /* md5 holds PROTO_MEDIA_BATCH digests; *n gets the count. */
 int	proto_md5s_dec(const struct proto_msg *m, uint8_t (*md5)[PROTO_MD5_LEN], size_t *n);
 
+/*
+ * MEDIA_DELETE_OLD: a 16-byte head (the cutoff, unix seconds; 8 zero bytes),
+ * then n digests. A file written (or stored again) at or after the cutoff is
+ * kept: a sweep that decided from an older look at the database must not
+ * take a file someone uploaded since. out holds PROTO_MD5_LEN + PROTO_MEDIA_HASHES_MAX.
+ */
+size_t	proto_media_delete_old_enc(int64_t cutoff, const uint8_t (*md5)[PROTO_MD5_LEN],
+	    size_t n, uint8_t *out);
+int	proto_media_delete_old_dec(const struct proto_msg *m, int64_t *cutoff,
+	    uint8_t (*md5)[PROTO_MD5_LEN], size_t *n);
+
 /* n records (1..PROTO_MEDIA_BATCH); out holds PROTO_MEDIA_STAT_LEN * n bytes. 0 for a bad n. */
 size_t	proto_media_stat_enc(const struct proto_media_stat *st, size_t n, uint8_t *out);
 /* st holds PROTO_MEDIA_BATCH records. Unknown flags or a non-zero reserved: -1. */

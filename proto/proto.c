@@ -68,6 +68,8 @@ static const struct proto_type_info proto_types[] = {
 	{ PROTO_MEDIA_USAGE, "MEDIA_USAGE", 0, 0, 0, 0 },
 	{ PROTO_MEDIA_USAGE_REPLY, "MEDIA_USAGE_REPLY", PROTO_MEDIA_USAGE_LEN,
 	    PROTO_MEDIA_USAGE_LEN, 0, 0 },
+	{ PROTO_MEDIA_DELETE_OLD, "MEDIA_DELETE_OLD", PROTO_MD5_LEN * 2,
+	    PROTO_MD5_LEN + PROTO_MEDIA_HASHES_MAX, 0, PROTO_MD5_LEN },
 };
 
 /* One queued outgoing frame; fd rides on its first byte. */

@@ -65,6 +65,8 @@ enum proto_type {
 	PROTO_MEDIA_DELETE_REPLY, /* m→c  proto_media_deleted */
 	PROTO_MEDIA_USAGE,	/* c→m  -: storage used */
 	PROTO_MEDIA_USAGE_REPLY, /* m→c  proto_media_usage */
+	PROTO_MEDIA_DELETE_OLD,	/* c→m  u64 cutoff, u64 0, 1..256 raw MD5s: remove those
+				   not written since cutoff; MEDIA_DELETE_REPLY */
 };
 
 struct proto_hdr {

@@ -54,11 +54,16 @@ fuzz_media_payloads(const struct proto_msg *m)
 	struct proto_media_deleted	 del;
 	struct proto_media_usage	 use;
 	static struct proto_gc_count	 gc[PROTO_GC_JOBS_MAX];
+	int64_t				 cutoff;
 	size_t				 n;
 
 	if (proto_md5s_dec(m, md5, &n) == 0)
 		fuzz_check(proto_md5s_enc((const uint8_t (*)[PROTO_MD5_LEN])md5, n, out) ==
 		    m->len && memcmp(out, m->data, m->len) == 0);
+	if (proto_media_delete_old_dec(m, &cutoff, md5, &n) == 0)
+		fuzz_check(proto_media_delete_old_enc(cutoff,
+		    (const uint8_t (*)[PROTO_MD5_LEN])md5, n, out) == m->len &&
+		    memcmp(out, m->data, m->len) == 0);
 	if (proto_media_stat_dec(m, st, &n) == 0)
 		fuzz_check(proto_media_stat_enc(st, n, out) == m->len &&
 		    memcmp(out, m->data, m->len) == 0);

@@ -168,7 +168,8 @@ def test_stale_batches_and_bulk_operations(env):
         s.db.execute("INSERT INTO bulk_operations (id, deck_hash, created_at) VALUES (?, ?, ?)",
                      (f"10000000-0000-4000-8000-00000000000{i}", s.hash, now - age))
     nops = rows(s.db, "SELECT count(*) FROM bulk_operations")[0][0]
-    assert gc(s, "batches") == "batches: 1 upload batches, 1 bulk operations removed"
+    assert gc(s, "batches") == \
+        "batches: 1 upload batches, 1 bulk operations, 0 unconfirmed files removed"
     assert rows(s.db, "SELECT id FROM media_upload_batches") == \
         [("00000000-0000-4000-8000-000000000001",)]
     assert rows(s.db, "SELECT batch_id FROM media_upload_batch_files") == \
@@ -180,7 +181,8 @@ def test_stale_batches_and_bulk_operations(env):
 def test_run_all_and_errors(env):
     s = env
     out = gc(s)
-    for part in ("tokens: ", "batches: ", "notetypes: ", "media: ", "wal: checkpoint and "
+    for part in ("tokens: ", "batches: ", "notetypes: ", "media: ", "strays: ", "stats: ",
+                 "snapshots: ", "wal: checkpoint and "
                  "optimize done"):
         assert part in out, out
     r = s.ctl("gc", "run", "nosuchjob", check=False)
@@ -197,3 +199,137 @@ def test_run_all_and_errors(env):
     s.ctl("start", "gcd")
     s.wait_running()
     assert "tokens: 0 removed" in gc(s, "tokens")
+
+
+# ---- files the database does not know, uploads never confirmed ----------------------------
+
+
+def age(path, seconds):
+    t = time.time() - seconds
+    os.utime(path, (t, t))
+
+
+def stray(s, data, suffix=""):
+    h = md5(data)
+    d = os.path.join(s.data_dir, "media", h[:2])
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, h + suffix)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def test_strays_older_than_grace_go_younger_stay(env):
+    s = env
+    old = stray(s, b"\x89PNG\r\n\x1a\n stray old")
+    old_gz = stray(s, b"<svg>stray gzipped</svg>", ".gz")
+    young = stray(s, b"\x89PNG\r\n\x1a\n stray young")
+    age(old, 60)
+    age(old_gz, 60)
+    # Referenced files, however old, stay; so do names that are not media files.
+    for name in ("heart.png", "diagram.svg", "murmur.mp3"):
+        age(media_path(s, name) if os.path.exists(media_path(s, name))
+            else media_path(s, name) + ".gz", 3600)
+    other = os.path.join(s.data_dir, "media", "zz-not-ours")
+    with open(other, "w") as f:
+        f.write("x")
+    age(other, 3600)
+    assert gc(s, "strays") == "strays: 2 files removed"
+    assert not os.path.exists(old) and not os.path.exists(old_gz)
+    assert os.path.exists(young) and os.path.exists(other)
+    for name in ("heart.png", "diagram.svg", "murmur.mp3"):
+        assert media_row(s, name) == [(1,)]
+        assert os.path.exists(media_path(s, name)) or os.path.exists(media_path(s, name) + ".gz")
+    # Past its grace the young one goes too; a second run finds nothing more.
+    age(young, 60)
+    assert gc(s, "strays") == "strays: 1 files removed"
+    assert gc(s, "strays") == "strays: 0 files removed"
+    assert_gcd_alive(s)
+
+
+def announce_and_put(s, name, data, guid):
+    from test_media_api import put
+    f = {"hash": md5(data), "filename": name, "note_guid": guid, "file_size": len(data)}
+    r = s.alice.post_json("/media/check/bulk", {"deck_hash": s.hash, "files": [f],
+                                                "bulk_operation_id": ""})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    (m,) = body["missing_files"]
+    assert put(s.alice, m["upload_url"], name, data).status_code == 200
+    return body["batch_id"], stray_path(s, data)
+
+
+def stray_path(s, data):
+    h = md5(data)
+    return os.path.join(s.data_dir, "media", h[:2], h)
+
+
+def test_never_confirmed_upload_goes_with_its_batch(env):
+    s = env
+    late = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)
+    waiting = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)
+    batch, path = announce_and_put(s, "late.png", late, "g-media-3")
+    batch2, path2 = announce_and_put(s, "waiting.png", waiting, "g-media-3")
+    assert os.path.exists(path) and os.path.exists(path2)
+    age(path, 60)
+    age(path2, 60)
+    # While its batch may still be confirmed, the sweep leaves it alone.
+    assert gc(s, "strays") == "strays: 0 files removed"
+    assert os.path.exists(path) and os.path.exists(path2)
+    # A day later the batch is stale: it goes, and its never-confirmed file after it.
+    s.db.execute("UPDATE media_upload_batches SET created_at = created_at - 2 * 86400"
+                 " WHERE id = ?", (batch,))
+    out = gc(s, "batches")
+    assert out == "batches: 1 upload batches, 0 bulk operations, 1 unconfirmed files removed", out
+    assert not os.path.exists(path)
+    assert rows(s.db, "SELECT count(*) FROM media_upload_batches WHERE id = ?", batch) == [(0,)]
+    # The other batch is young: its file stays, and still confirms.
+    assert os.path.exists(path2)
+    r = s.alice.post_json("/media/confirm/bulk", {"batch_id": batch2, "bulk_operation_id": "",
+                                                  "confirmed_files": [md5(waiting)]})
+    assert (r.status_code, r.text) == (200, "Thanks for sharing!")
+    assert rows(s.db, "SELECT count(*) FROM media_files WHERE hash = ?", md5(waiting)) == [(1,)]
+    assert gc(s, "strays") == "strays: 0 files removed"
+    assert os.path.exists(path2)
+    assert_gcd_alive(s)
+
+
+def test_unconfirmed_but_uploaded_again_is_kept(env):
+    """The batch goes, but the same bytes were just uploaded for a newer batch."""
+    s = env
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(1500)
+    batch, path = announce_and_put(s, "again.png", data, "g-media-3")
+    age(path, 60)
+    s.db.execute("UPDATE media_upload_batches SET created_at = created_at - 2 * 86400"
+                 " WHERE id = ?", (batch,))
+    batch2, _ = announce_and_put(s, "again.png", data, "g-media-3")   # renews the file
+    out = gc(s, "batches")
+    assert out == "batches: 1 upload batches, 0 bulk operations, 0 unconfirmed files removed", out
+    assert os.path.exists(path)
+    # Even when the newer batch is gone too, the file is younger than the grace period.
+    s.db.execute("DELETE FROM media_upload_batches WHERE id = ?", (batch2,))
+    assert gc(s, "strays") == "strays: 0 files removed"
+    assert os.path.exists(path)
+
+
+def test_stats_refresh(env):
+    s = env
+    notes = dict(rows(s.db, "SELECT guid, id FROM notes"))
+    n1, n2 = notes["g-media-1"], notes["g-media-2"]
+    ins = "INSERT INTO note_stats (note_id, user_hash, retention, lapses, reps) VALUES (?,?,?,?,?)"
+    s.db.execute(ins, (n1, "a" * 64, 90, 1, 10))
+    s.db.execute(ins, (n1, "b" * 64, 70, 3, 20))
+    s.db.execute(ins, (n2, "a" * 64, 50, 0, 4))
+    assert gc(s, "stats") == "stats: 2 notes, 1 decks refreshed, 0 rows removed"
+    assert rows(s.db, "SELECT note_id, sample_size, retention, lapses, reps FROM"
+                " calculated_stats ORDER BY note_id") == [(n1, 2, 80.0, 2.0, 15.0),
+                                                          (n2, 1, 50.0, 0.0, 4.0)]
+    assert rows(s.db, "SELECT notes_with_stats_count, retention FROM decks WHERE human_hash = ?",
+                s.hash) == [(2, 65.0)]
+    # Unchanged: nothing to write for the deck; a note's stats gone: its row goes.
+    assert gc(s, "stats") == "stats: 2 notes, 0 decks refreshed, 0 rows removed"
+    s.db.execute("DELETE FROM note_stats WHERE note_id = ?", (n2,))
+    assert gc(s, "stats") == "stats: 1 notes, 1 decks refreshed, 1 rows removed"
+    assert rows(s.db, "SELECT notes_with_stats_count, retention FROM decks WHERE human_hash = ?",
+                s.hash) == [(1, 80.0)]
+    assert_gcd_alive(s)

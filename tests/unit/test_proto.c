@@ -61,6 +61,7 @@ static const struct {
 	{ PROTO_MEDIA_DELETE_REPLY, 16, 16, 0 },
 	{ PROTO_MEDIA_USAGE, 0, 0, 0 },
 	{ PROTO_MEDIA_USAGE_REPLY, 48, 48, 0 },
+	{ PROTO_MEDIA_DELETE_OLD, 32, 4112, 0 },
 };
 #define NEXPECT	(sizeof(expect) / sizeof(expect[0]))
 
@@ -131,6 +132,8 @@ make_media_samples(struct sample *s, size_t *n, uint8_t *buf)
 	add_sample(s, n, PROTO_MEDIA_STAT_REPLY, buf, len);
 	len = proto_md5s_enc(md5, 7, buf);
 	add_sample(s, n, PROTO_MEDIA_DELETE, buf, len);
+	len = proto_media_delete_old_enc(1750000000, md5, 5, buf);
+	add_sample(s, n, PROTO_MEDIA_DELETE_OLD, buf, len);
 	len = proto_media_deleted_enc(&d, buf);
 	add_sample(s, n, PROTO_MEDIA_DELETE_REPLY, buf, len);
 	add_sample(s, n, PROTO_MEDIA_USAGE, NULL, 0);
@@ -1026,6 +1029,45 @@ test_codec_md5s(void **state)
 	assert_int_equal(proto_md5s_dec(&m, got, &n), -1);
 }
 
+/* MEDIA_DELETE_OLD: a cutoff head, then whole digests; the head's padding must be zero. */
+static void
+test_codec_delete_old(void **state)
+{
+	uint8_t			 md5[PROTO_MEDIA_BATCH + 1][PROTO_MD5_LEN], got[PROTO_MEDIA_BATCH][PROTO_MD5_LEN];
+	uint8_t			 buf[PROTO_MEDIA_HASHES_MAX + 2 * PROTO_MD5_LEN];
+	struct proto_msg	 m;
+	int64_t			 cutoff = 0;
+	size_t			 i, n = 0;
+
+	for (i = 0; i <= PROTO_MEDIA_BATCH; i++)
+		memset(md5[i], (int)(i * 5 + 1), PROTO_MD5_LEN);
+	assert_int_equal(proto_media_delete_old_enc(1, md5, 0, buf), 0);
+	assert_int_equal(proto_media_delete_old_enc(1, md5, PROTO_MEDIA_BATCH + 1, buf), 0);
+	assert_int_equal(proto_media_delete_old_enc(-1, md5, 1, buf), 0);
+	assert_int_equal(proto_media_delete_old_enc(1750000000, md5, 2, buf), 48);
+	m = msg_of(buf, 48);
+	assert_int_equal(proto_media_delete_old_dec(&m, &cutoff, got, &n), 0);
+	assert_int_equal(cutoff, 1750000000);
+	assert_int_equal(n, 2);
+	assert_memory_equal(got, md5, 32);
+	assert_int_equal(proto_media_delete_old_enc(7, md5, PROTO_MEDIA_BATCH, buf),
+	    PROTO_MEDIA_HASHES_MAX + PROTO_MD5_LEN);
+	m = msg_of(buf, PROTO_MEDIA_HASHES_MAX + PROTO_MD5_LEN);
+	assert_int_equal(proto_media_delete_old_dec(&m, &cutoff, got, &n), 0);
+	assert_int_equal(n, PROTO_MEDIA_BATCH);
+	/* The head alone, a partial digest, one over the batch, non-zero padding. */
+	m = msg_of(buf, 16);
+	assert_int_equal(proto_media_delete_old_dec(&m, &cutoff, got, &n), -1);
+	m = msg_of(buf, 40);
+	assert_int_equal(proto_media_delete_old_dec(&m, &cutoff, got, &n), -1);
+	m = msg_of(buf, PROTO_MEDIA_HASHES_MAX + 2 * PROTO_MD5_LEN);
+	assert_int_equal(proto_media_delete_old_dec(&m, &cutoff, got, &n), -1);
+	proto_media_delete_old_enc(7, md5, 2, buf);
+	buf[12] = 1;
+	m = msg_of(buf, 48);
+	assert_int_equal(proto_media_delete_old_dec(&m, &cutoff, got, &n), -1);
+}
+
 static void
 test_codec_media_stat(void **state)
 {
@@ -1696,6 +1738,7 @@ main(void)
 		cmocka_unit_test(test_codec_media_fixed),
 		cmocka_unit_test(test_codec_gc_counts),
 		cmocka_unit_test(test_mediaclient),
+		cmocka_unit_test(test_codec_delete_old),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_blocking_roundtrip_each),
 		cmocka_unit_test(test_blocking_roundtrip_batch),
