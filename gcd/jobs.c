@@ -454,6 +454,7 @@ gc_strays(struct gcd *g, char *out, size_t outlen)
 	closedir(top);
 	if (rc == 0 && n > 0)
 		rc = gc_strays_flush(g, hex, n, cutoff, &seen, &files);
+	g->removed += files;
 	snprintf(out, outlen, "strays: %lld files removed%s", (long long)files,
 	    rc == -1 ? " (stopped early: database or mediad away)" : "");
 	return rc;
