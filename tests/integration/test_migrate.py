@@ -99,7 +99,7 @@ INSERT INTO anki.decks (id, name, description, owner, last_update, parent, crowd
   human_hash, creator_ip, full_path, private, stats_enabled, retention,
   notes_with_stats_count, restrict_notetypes, restrict_subdecks, deleted_at) VALUES
  (20, 'Biology', 'Cells <b>and</b> genes', 5, '{T}', NULL, 'uuid-root', '{ROOT_HASH}',
-  '192.0.2.7', 'Biology', false, true, 0.85, 4, true, false, NULL),
+  '192.0.2.7', 'Biology', false, true, 80, 2, true, false, NULL),
  (21, 'Cells', '', 5, '{T}', 20, 'uuid-cells', '{CHILD_HASH}', '192.0.2.7',
   'Biology::Cells', true, false, NULL, 0, true, false, NULL),
  (23, 'Genetics', E'tab\\there\\nnewline \\\\ backslash', 5, '{T2}', 20, 'uuid-gen',
@@ -173,7 +173,8 @@ INSERT INTO anki.subscription_field_policy VALUES (40, 20, 30, '{{0}}'), (40, 21
 INSERT INTO anki.note_inheritance VALUES
  (1, 110, 100, '{{0,1}}', '{{"biology::cells","a \\"quoted\\" tag","back\\\\slash"}}', '{T}');
 INSERT INTO anki.note_stats VALUES (1, 100, 'cafe', 90, 1, 12), (2, 101, 'beef', 70, 3, 30);
-INSERT INTO anki.calculated_stats VALUES (100, 1, 0.9, 1, 12), (101, 1, 0.7, 3.5, 30);
+-- As gcd's stats job computes them from note_stats (it runs when the suite starts).
+INSERT INTO anki.calculated_stats VALUES (100, 1, 90, 1, 12), (101, 1, 70, 3, 30);
 INSERT INTO anki.media_files (id, hash, file_size, created_at) OVERRIDING SYSTEM VALUE VALUES
  (7, '{PNG_MD5}', {len(PNG)}, '{T}'), (8, '{MP3_MD5}', {len(MP3)}, '{T}'),
  (9, '{ORPHAN_MD5}', {len(ORPHAN)}, '{T2}');
@@ -352,6 +353,12 @@ def test_migrate_upstream_and_back(pg, make_suite, tmp_path):
     tok = after.pop("anki.auth_tokens")
     assert [ln.split("\t")[1] for ln in tok.splitlines()] == ["5", "9"]
     before.pop("anki.auth_tokens")
+    # Bob's downloads above counted against his daily quota (§9): a new row
+    # for him; the migrated rows come back as they were.
+    quotas = after["anki.user_quotas"].splitlines()
+    assert [q for q in quotas if q.split("\t")[0] != "9"] == \
+        before.pop("anki.user_quotas").splitlines()
+    assert any(q.split("\t")[0] == "9" for q in quotas)
     for t in before:
         assert after[t] == before[t], t
     for data in (PNG, MP3, ORPHAN):
