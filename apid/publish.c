@@ -167,16 +167,6 @@ db_fail(struct publish *p, int rc, enum outcome constraint)
 	return fail(p, rc == DB_CONSTRAINT ? constraint : PUB_FAULT);
 }
 
-/* Steps a statement to its end and resets it: DB_OK or a DB_* error. */
-static int
-run(sqlite3_stmt *st)
-{
-	int	rc = db_step(st);
-
-	db_stmt_done(st);
-	return rc == DB_ROW ? DB_OK : rc;
-}
-
 /* Runs a one-id statement; DB_OK or a DB_* error. */
 static int
 run_id(const char *sql, int64_t id)
@@ -186,7 +176,7 @@ run_id(const char *sql, int64_t id)
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return DB_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	return run(st);
+	return db_run(st);
 }
 
 /* Cleans (§3.6) len bytes at s into p->clean; -1 (Invalid data) if refused. */
@@ -256,7 +246,7 @@ sweep(struct publish *p)
 			return fail(p, PUB_FAULT);
 		bind_text(st, 1, lo);
 		bind_text(st, 2, hi);
-		if ((rc = run(st)) != DB_OK)
+		if ((rc = db_run(st)) != DB_OK)
 			return db_fail(p, rc, PUB_FAULT);
 		if (db_changes(apid->db) > 0)
 			log_notice("createDeck: removed %lld rows of an unfinished publish",
@@ -294,7 +284,7 @@ root_row(struct publish *p)
 	sqlite3_bind_int64(st, 2, p->user);
 	db_bind_time(st, 3, now);
 	bind_text(st, 4, p->ip);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	p->root = p->deck[0].id = db_last_insert_id(apid->db);
 
@@ -304,7 +294,7 @@ root_row(struct publish *p)
 	db_bind_time(st, 2, now);
 	sqlite3_bind_int64(st, 3, p->root);
 	sqlite3_bind_int64(st, 4, p->user);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	p->commit = db_last_insert_id(apid->db);
 
@@ -314,7 +304,7 @@ root_row(struct publish *p)
 	bind_text(st, 2, p->tag);
 	sqlite3_bind_int64(st, 3, p->user);
 	db_bind_time(st, 4, now);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	return 0;
 }
@@ -348,7 +338,7 @@ deck_row(struct publish *p, int level)
 	sqlite3_bind_int64(st, 4, p->deck[level - 1].id);
 	bind_text(st, 5, hash);
 	bind_text(st, 6, p->ip);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	f->id = db_last_insert_id(apid->db);
 	return 0;
@@ -424,7 +414,7 @@ ntref_target(struct publish *p, struct ntref *nt)
 	}
 	bind_text(st, 1, guid);
 	sqlite3_bind_int64(st, 2, p->user);
-	if ((rc = run(st)) != DB_OK) {
+	if ((rc = db_run(st)) != DB_OK) {
 		db_fail(p, rc, PUB_FAULT);
 		return 0;
 	}
@@ -472,7 +462,7 @@ note_guid(struct publish *p, struct json_object *guid)
 	bind_text(st, 1, p->op);
 	sqlite3_bind_text(st, 2, json_object_get_string(guid), json_object_get_string_len(guid),
 	    SQLITE_STATIC);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	return 0;
 }
@@ -502,7 +492,7 @@ note_row(struct publish *p, struct json_object *note, int64_t notetype)
 	bind_text(st, 5, p->ip);
 	sqlite3_bind_int64(st, 6, json_object_get_int64(member(note, "id")));
 	/* A constraint here is a guid twice in one deck. */
-	if ((rc = run(st)) != DB_OK) {
+	if ((rc = db_run(st)) != DB_OK) {
 		db_fail(p, rc, PUB_BAD_DECK);
 		return 0;
 	}
@@ -525,7 +515,7 @@ content_row(struct publish *p, const char *sql, int64_t note, int64_t pos)
 	sqlite3_bind_int64(st, 4, p->commit);
 	if (pos >= 0)
 		sqlite3_bind_int64(st, 5, pos);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	return 0;
 }
@@ -568,7 +558,7 @@ note_event(struct publish *p, int64_t note)
 	sqlite3_bind_int64(st, 1, note);
 	sqlite3_bind_int64(st, 2, p->user);
 	sqlite3_bind_int64(st, 3, p->commit);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	return 0;
 }
@@ -642,7 +632,7 @@ subdeck_close(struct publish *p, int level)
 		}
 		sqlite3_bind_text(st, 3, f->uuid.s, (int)f->uuid.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, f->id);
-		if ((rc = run(st)) == DB_OK)
+		if ((rc = db_run(st)) == DB_OK)
 			return 0;
 		if (rc != DB_CONSTRAINT)
 			return fail(p, PUB_FAULT);
@@ -681,15 +671,6 @@ static const struct {
 };
 
 static int
-key_is(const struct jsonstream *js, int level, const char *name)
-{
-	size_t		 len;
-	const char	*k = jsonstream_key(js, level, &len);
-
-	return k != NULL && len == strlen(name) && memcmp(k, name, len) == 0;
-}
-
-static int
 deck_push(struct publish *p)
 {
 	struct frame	*f;
@@ -713,7 +694,7 @@ deck_member(struct publish *p, const struct jsonstream *js, enum jsonstream_type
 	size_t		 i;
 
 	for (i = 0; i < sizeof(deck_keys) / sizeof(deck_keys[0]); i++) {
-		if (!key_is(js, -1, deck_keys[i].key))
+		if (!jsonstream_key_is(js, -1, deck_keys[i].key))
 			continue;
 		if (f->seen & deck_keys[i].bit)
 			return fail(p, PUB_BAD_DECK);	/* serde: duplicate field */
@@ -739,7 +720,7 @@ inner_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
 		return deck_member(p, js, t);
 	if (t != JSONSTREAM_OBJECT)
 		return fail(p, PUB_BAD_DECK);
-	return key_is(js, -2, "children") ? deck_push(p) : JSONSTREAM_CAPTURE;
+	return jsonstream_key_is(js, -2, "children") ? deck_push(p) : JSONSTREAM_CAPTURE;
 }
 
 static int
@@ -750,16 +731,16 @@ inner_value(void *arg, struct jsonstream *js, struct json_object *v)
 	struct text	*t;
 
 	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT) {
-		if (key_is(js, -1, "name"))
+		if (jsonstream_key_is(js, -1, "name"))
 			t = &f->name;
-		else if (key_is(js, -1, "desc"))
+		else if (jsonstream_key_is(js, -1, "desc"))
 			t = &f->desc;
 		else
 			t = &f->uuid;
 		return text_dup(p, t, json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v));
 	}
-	return key_is(js, -2, "notes") ? note_value(p, v) : model_value(p, v);
+	return jsonstream_key_is(js, -2, "notes") ? note_value(p, v) : model_value(p, v);
 }
 
 /* A deck object ended; the root's scalars wait for the last step. */
@@ -795,7 +776,7 @@ outer_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
 
 	if (jsonstream_depth(js) == 0)
 		return t == JSONSTREAM_OBJECT ? JSONSTREAM_ENTER : JSONSTREAM_STOP;
-	if (!key_is(js, -1, "deck"))
+	if (!jsonstream_key_is(js, -1, "deck"))
 		return JSONSTREAM_SKIP;
 	/* serde: a string, and once. */
 	if (t != JSONSTREAM_STRING || p->ndeck++ > 0)
@@ -870,7 +851,7 @@ repoint_some(struct publish *p)
 		}
 		sqlite3_bind_int64(st, 1, nt->id);
 		sqlite3_bind_int64(st, 2, nt->stand_in);
-		if ((rc = run(st)) != DB_OK || db_changes(apid->db) < PUB_STEP_REPOINT)
+		if ((rc = db_run(st)) != DB_OK || db_changes(apid->db) < PUB_STEP_REPOINT)
 			p->stepi++;	/* this stand-in is done (or failed) */
 		if (rc != DB_OK) {
 			db_rollback(apid->db);
@@ -925,7 +906,7 @@ settle_fields(struct publish *p, struct ntref *nt)
 		bind_text(st, 3, p->tag_end);
 		if (i == 0)
 			sqlite3_bind_int64(st, 4, last);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			return fail(p, PUB_FAULT);
 		if (i == 0 && db_changes(apid->db) == 0)
 			break;	/* nothing trimmed: notes and events are right */
@@ -1001,7 +982,7 @@ settle_subdecks(struct publish *p)
 			if (uuid[0] != '\0')
 				bind_text(st, 2, uuid);
 			sqlite3_bind_int64(st, 3, id);
-			rc = run(st);
+			rc = db_run(st);
 		}
 		if (rc == DB_CONSTRAINT) {
 			log_warnx("createDeck: subdeck %lld dropped: its hash is taken", (long long)id);
@@ -1057,7 +1038,7 @@ root_rename(struct publish *p, const struct text *name, const struct text *desc)
 		else
 			sqlite3_bind_text(st, 4, f->uuid.s, (int)f->uuid.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, p->root);
-		if ((rc = run(st)) == DB_CONSTRAINT && (taken = root_name_taken(p, name)) == -1)
+		if ((rc = db_run(st)) == DB_CONSTRAINT && (taken = root_name_taken(p, name)) == -1)
 			rc = DB_ERR;
 	}
 	if (rc == DB_CONSTRAINT)
@@ -1102,11 +1083,11 @@ settle_tree(struct publish *p)
 		return fail(p, PUB_FAULT);
 	sqlite3_bind_int64(st, 1, p->root);
 	db_bind_time(st, 2, db_now_us());
-	if (run(st) != DB_OK || (st = db_stmt(apid->db, op_sql)) == NULL)
+	if (db_run(st) != DB_OK || (st = db_stmt(apid->db, op_sql)) == NULL)
 		return fail(p, PUB_FAULT);
 	bind_text(st, 1, p->hash);
 	bind_text(st, 2, p->op);
-	return run(st) == DB_OK ? 0 : fail(p, PUB_FAULT);
+	return db_run(st) == DB_OK ? 0 : fail(p, PUB_FAULT);
 }
 
 /* The last step: the deck becomes reachable, all at once. */
@@ -1152,7 +1133,7 @@ undo_some(struct publish *p)
 	}
 	bind_text(st, 1, p->tag);
 	bind_text(st, 2, p->tag_end);
-	if (run(st) != DB_OK) {
+	if (db_run(st) != DB_OK) {
 		db_rollback(apid->db);
 		return -1;
 	}
@@ -1187,7 +1168,7 @@ undo_rest(struct publish *p)
 	if ((st = db_stmt(apid->db, op_sql)) == NULL)
 		goto fault;
 	bind_text(st, 1, p->op);
-	if (run(st) == DB_OK && db_commit(apid->db) == DB_OK)
+	if (db_run(st) == DB_OK && db_commit(apid->db) == DB_OK)
 		return 0;
 fault:
 	db_rollback(apid->db);

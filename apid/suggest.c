@@ -202,15 +202,6 @@ fault(struct suggest *s)
 	return fail(s, 500, "%s", MSG_INTERNAL);
 }
 
-static int
-run(sqlite3_stmt *st)
-{
-	int	rc = db_step(st);
-
-	db_stmt_done(st);
-	return rc == DB_ROW ? DB_OK : rc;
-}
-
 static void
 bind_text(sqlite3_stmt *st, int idx, const char *s)
 {
@@ -282,15 +273,6 @@ static const struct {
 	{ "force_overwrite", O_FORCE },
 };
 
-static int
-key_is(const struct jsonstream *js, int level, const char *name)
-{
-	size_t		 len;
-	const char	*k = jsonstream_key(js, level, &len);
-
-	return k != NULL && len == strlen(name) && memcmp(k, name, len) == 0;
-}
-
 /* serde: each member once, of its type; unknown members ignored. */
 static int
 outer_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
@@ -302,7 +284,7 @@ outer_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
 	if (jsonstream_depth(js) == 0)
 		return t == JSONSTREAM_OBJECT ? JSONSTREAM_ENTER : JSONSTREAM_STOP;
 	for (i = 0; i < sizeof(outer_keys) / sizeof(outer_keys[0]); i++)
-		if (key_is(js, -1, outer_keys[i].key))
+		if (jsonstream_key_is(js, -1, outer_keys[i].key))
 			bit = outer_keys[i].bit;
 	if (bit == 0)
 		return JSONSTREAM_SKIP;
@@ -329,7 +311,7 @@ outer_value(void *arg, struct jsonstream *js, struct json_object *v)
 	char		**dst = NULL;
 	int64_t		 r;
 
-	if (key_is(js, -1, "rationale")) {
+	if (jsonstream_key_is(js, -1, "rationale")) {
 		/* serde i32: an integer in range. */
 		errno = 0;
 		r = json_object_get_int64(v);
@@ -339,15 +321,15 @@ outer_value(void *arg, struct jsonstream *js, struct json_object *v)
 		s->rationale = r;
 		return 0;
 	}
-	if (key_is(js, -1, "force_overwrite")) {
+	if (jsonstream_key_is(js, -1, "force_overwrite")) {
 		s->force = json_object_get_boolean(v);
 		return 0;
 	}
-	if (key_is(js, -1, "remote_deck"))
+	if (jsonstream_key_is(js, -1, "remote_deck"))
 		dst = &s->remote;
-	else if (key_is(js, -1, "deck_path"))
+	else if (jsonstream_key_is(js, -1, "deck_path"))
 		dst = &s->path;
-	else if (key_is(js, -1, "new_name"))
+	else if (jsonstream_key_is(js, -1, "new_name"))
 		dst = &s->newname;
 	else
 		dst = &s->text;
@@ -420,7 +402,7 @@ deck_member(struct suggest *s, const struct jsonstream *js, enum jsonstream_type
 	size_t		 i;
 
 	for (i = 0; i < sizeof(deck_keys) / sizeof(deck_keys[0]); i++) {
-		if (!key_is(js, -1, deck_keys[i].key))
+		if (!jsonstream_key_is(js, -1, deck_keys[i].key))
 			continue;
 		if (s->pass == 1) {
 			if (d->seen & deck_keys[i].bit)
@@ -451,13 +433,13 @@ inner_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
 		return deck_member(s, js, t);
 	if (t != JSONSTREAM_OBJECT)
 		return fail(s, 400, "%s", MSG_BAD_DECK);
-	if (key_is(js, -2, "children"))
+	if (jsonstream_key_is(js, -2, "children"))
 		return deck_push(s);
 	/*
 	 * Pass 1 only checks the syntax of notes, pass 2 their shape: a bad one
 	 * then fails the request, whose transaction takes back what came before.
 	 */
-	if (key_is(js, -2, s->pass == 1 ? "notes" : "note_models"))
+	if (jsonstream_key_is(js, -2, s->pass == 1 ? "notes" : "note_models"))
 		return JSONSTREAM_SKIP;
 	return JSONSTREAM_CAPTURE;
 }
@@ -497,9 +479,9 @@ inner_value(void *arg, struct jsonstream *js, struct json_object *v)
 	char		**t;
 
 	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT) {
-		if (key_is(js, -1, "name"))
+		if (jsonstream_key_is(js, -1, "name"))
 			t = &d->name;
-		else if (key_is(js, -1, "desc"))
+		else if (jsonstream_key_is(js, -1, "desc"))
 			t = &d->desc;
 		else
 			t = &d->uuid;
@@ -508,7 +490,7 @@ inner_value(void *arg, struct jsonstream *js, struct json_object *v)
 			return fail(s, 400, "%s", MSG_BAD_DECK);
 		return (*t = strdup(json_object_get_string(v))) == NULL ? fault(s) : 0;
 	}
-	if (key_is(js, -2, "note_models"))
+	if (jsonstream_key_is(js, -2, "note_models"))
 		return model_value(s, v);
 	if (!notetype_note_valid(v))
 		return fail(s, 400, "%s", MSG_BAD_DECK);
@@ -720,7 +702,7 @@ new_subdeck(struct suggest *s, struct sdeck *d, int64_t parent, const char *pare
 		bind_text(st, 7, hash);
 		bind_text(st, 8, s->ip);
 		bind_text(st, 9, path);
-		rc = run(st);
+		rc = db_run(st);
 	}
 	free(desc);
 	if (rc != DB_OK) {
@@ -921,7 +903,7 @@ field_row(struct suggest *s, int64_t note, size_t pos, int64_t commit)
 	    SQLITE_STATIC);
 	bind_text(st, 4, s->ip);
 	sqlite3_bind_int64(st, 5, commit);
-	return run(st) == DB_OK ? 0 : fault(s);
+	return db_run(st) == DB_OK ? 0 : fault(s);
 }
 
 static int
@@ -936,7 +918,7 @@ tag_row(struct suggest *s, int64_t note, const char *tag, int action, int64_t co
 	bind_text(st, 3, s->ip);
 	sqlite3_bind_int(st, 4, action);
 	sqlite3_bind_int64(st, 5, commit);
-	return run(st) == DB_OK ? 0 : fault(s);
+	return db_run(st) == DB_OK ? 0 : fault(s);
 }
 
 /* A list of cleaned, §3.5-allowed, distinct tags. */
@@ -1066,7 +1048,7 @@ new_note(struct suggest *s, struct json_object *note, struct smodel *m, int64_t 
 	db_bind_time(st, 4, s->now);
 	bind_text(st, 5, s->ip);
 	sqlite3_bind_int64(st, 6, json_object_get_int64(member(note, "id")));
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return rc == DB_CONSTRAINT ? fail(s, 422, "Deck does not exist") : fault(s);
 	id = db_last_insert_id(apid->db);
 	if (created_add(s, id) == -1)
@@ -1087,7 +1069,7 @@ new_note(struct suggest *s, struct json_object *note, struct smodel *m, int64_t 
 		if ((st = db_stmt(apid->db, drop_sql)) == NULL)
 			return fault(s);
 		sqlite3_bind_int64(st, 1, id);
-		return run(st) == DB_OK ? 0 : fault(s);
+		return db_run(st) == DB_OK ? 0 : fault(s);
 	}
 	rc = submitted_tags(s, member(note, "tags"), &tags);
 	for (i = 0; rc == 0 && i < tags.n; i++)
@@ -1326,7 +1308,7 @@ edit_pending(struct suggest *s, struct json_object *note, struct smodel *m, int6
 		sqlite3_bind_int64(st, 1, row);
 		if (s->clean.len > 0)
 			sqlite3_bind_text(st, 2, s->clean.data, (int)s->clean.len, SQLITE_STATIC);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			return fault(s);
 	}
 	if ((st = db_stmt(apid->db, tcommit_sql)) == NULL)
@@ -1339,7 +1321,7 @@ edit_pending(struct suggest *s, struct json_object *note, struct smodel *m, int6
 	if ((st = db_stmt(apid->db, tdel_sql)) == NULL)
 		return fault(s);
 	sqlite3_bind_int64(st, 1, id);
-	if (run(st) != DB_OK)
+	if (db_run(st) != DB_OK)
 		return fault(s);
 	rc = submitted_tags(s, member(note, "tags"), &tags);
 	for (i = 0; rc == 0 && i < tags.n; i++)
@@ -1367,7 +1349,7 @@ note_move(struct suggest *s, const struct existing *e, int64_t deck)
 			return fault(s);
 		sqlite3_bind_int64(st, 1, e->id);
 		sqlite3_bind_int64(st, 2, deck);
-		if ((rc = run(st)) == DB_CONSTRAINT)
+		if ((rc = db_run(st)) == DB_CONSTRAINT)
 			return fail(s, 422, "Deck already has a note with that guid");
 		return rc == DB_OK ? 0 : fault(s);
 	}
@@ -1378,7 +1360,7 @@ note_move(struct suggest *s, const struct existing *e, int64_t deck)
 	sqlite3_bind_int64(st, 3, e->id);
 	bind_text(st, 4, s->ip);
 	sqlite3_bind_int64(st, 5, s->commit);
-	return run(st) == DB_OK ? 0 : fault(s);
+	return db_run(st) == DB_OK ? 0 : fault(s);
 }
 
 /* A notes[] item of the deck at the top of the stack (§6.3 step 9). */
@@ -1448,7 +1430,7 @@ commit_row(struct suggest *s, int64_t rationale, const char *text, int64_t deck)
 	    SQLITE_STATIC);
 	if (s->user > 0)
 		sqlite3_bind_int64(st, 6, s->user);
-	if (run(st) != DB_OK)
+	if (db_run(st) != DB_OK)
 		return -1;
 	s->commit = db_last_insert_id(apid->db);
 	return 0;
@@ -1590,7 +1572,7 @@ stage_final(struct suggest *s)
 		}
 		sqlite3_bind_int64(st, 1, s->commit);
 		sqlite3_bind_int64(st, 2, s->target);
-		if (run(st) != DB_OK) {
+		if (db_run(st) != DB_OK) {
 			fault(s);
 			goto fail;
 		}
@@ -1640,14 +1622,14 @@ stage_undo(struct suggest *s)
 		if ((st = db_stmt(apid->db, note_sql)) == NULL)
 			goto fail;
 		sqlite3_bind_int64(st, 1, s->created[i]);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			goto fail;
 	}
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if ((st = db_stmt(apid->db, sql[i])) == NULL)
 			goto fail;
 		sqlite3_bind_int64(st, 1, s->commit);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			goto fail;
 	}
 	/* Subdecks last made first: children before their parents. */
@@ -1657,7 +1639,7 @@ stage_undo(struct suggest *s)
 		if ((st = db_stmt(apid->db, deck_sql)) == NULL)
 			goto fail;
 		sqlite3_bind_int64(st, 1, s->decks[i].id);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			goto fail;
 	}
 	if (db_commit(apid->db) == DB_OK)
@@ -1965,7 +1947,7 @@ request_removal(struct apid_call *call)
 		sqlite3_bind_int64(st, 1, note);
 		bind_text(st, 2, s.ip);
 		sqlite3_bind_int64(st, 3, s.commit);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			goto fault;
 		asked += db_changes(apid->db) > 0;
 	}
