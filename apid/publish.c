@@ -45,6 +45,7 @@
 
 #include "apid/apid.h"
 #include "apid/call.h"
+#include "apid/crowdanki.h"
 #include "apid/deckhash.h"
 #include "apid/notetypes.h"
 #include "apid/review.h"
@@ -55,8 +56,6 @@
 #include "common/log.h"
 
 #define PUB_WINDOW		(64u << 10)	/* JSON bytes per transaction */
-#define PUB_MAX_DEPTH		64		/* deck nesting */
-#define PUB_JSON_DEPTH		(2 * PUB_MAX_DEPTH + 6)	/* deck, children, ..., a req's ords */
 #define PUB_MAX_NOTETYPES	1024		/* distinct notetype uuids in a tree */
 #define PUB_STEP_REPOINT	2000		/* notes per step of the last stage */
 #define PUB_STEP_UNDO		100		/* notes per step of undoing (cascades) */
@@ -79,15 +78,6 @@ enum outcome {
 	PUB_FAULT
 };
 
-/* Deck members; every one but note_models is required. */
-#define K_CHILDREN	0x01
-#define K_UUID		0x02
-#define K_DESC		0x04
-#define K_NAME		0x08
-#define K_NOTES		0x10
-#define K_MODELS	0x20
-#define K_REQUIRED	0x1f
-
 struct text {
 	char	*s;
 	size_t	 len;
@@ -97,7 +87,6 @@ struct text {
 struct frame {
 	int64_t		 id;		/* its decks row; 0 until one is needed */
 	struct text	 name, desc, uuid;
-	unsigned	 seen;		/* K_* met */
 	unsigned	 serial;	/* names its placeholder */
 	int		 skip;		/* not created (§4: an earlier sibling failed) */
 	int		 stop_children;	/* the root: create no more children */
@@ -136,8 +125,8 @@ struct publish {
 	char			 tag[64], tag_end[72];	/* this publish's placeholders */
 	char			 hash[DECKHASH_BUFSZ];	/* the root's, at the end */
 	int64_t			 root, commit;
-	struct frame		 deck[PUB_MAX_DEPTH];
-	int			 depth;
+	struct crowdanki	 ca;		/* the inner reader's state */
+	struct frame		 deck[CROWDANKI_MAX_DEPTH];
 	unsigned		 ndecks;
 	size_t			 nnotes;
 	struct ntref		*nt;
@@ -423,13 +412,12 @@ ntref_target(struct publish *p, struct ntref *nt)
 
 /* A note_models[] item: the owner's notetype for it, found or made now. */
 static int
-model_value(struct publish *p, struct json_object *model)
+model_value(void *arg, struct json_object *model)
 {
+	struct publish	*p = arg;
 	struct ntref	*nt;
 	int		 rc;
 
-	if (!notetype_valid(model))
-		return fail(p, PUB_BAD_DECK);
 	if (deck_row(p, 0) == -1 || (nt = ntref_get(p, member(model, "crowdanki_uuid"))) == NULL)
 		return -1;
 	if (nt->id != 0)
@@ -478,7 +466,7 @@ note_row(struct publish *p, struct json_object *note, int64_t notetype)
 	sqlite3_stmt		*st;
 	int			 rc;
 
-	if (deck_row(p, p->depth - 1) == -1)
+	if (deck_row(p, p->ca.depth - 1) == -1)
 		return 0;
 	if ((st = db_stmt(apid->db, sql)) == NULL) {
 		fail(p, PUB_FAULT);
@@ -487,7 +475,7 @@ note_row(struct publish *p, struct json_object *note, int64_t notetype)
 	sqlite3_bind_text(st, 1, json_object_get_string(guid), json_object_get_string_len(guid),
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, notetype);
-	sqlite3_bind_int64(st, 3, p->deck[p->depth - 1].id);
+	sqlite3_bind_int64(st, 3, p->deck[p->ca.depth - 1].id);
 	db_bind_time(st, 4, db_now_us());
 	bind_text(st, 5, p->ip);
 	sqlite3_bind_int64(st, 6, json_object_get_int64(member(note, "id")));
@@ -569,16 +557,15 @@ note_event(struct publish *p, int64_t note)
  * stored; its guid still belongs to the bulk operation.
  */
 static int
-note_value(struct publish *p, struct json_object *note)
+note_value(void *arg, struct json_object *note)
 {
-	struct frame		*f = &p->deck[p->depth - 1];
+	struct publish		*p = arg;
+	struct frame		*f = &p->deck[p->ca.depth - 1];
 	struct json_object	*fields = member(note, "fields");
 	struct ntref		*nt;
 	int64_t			 id = 0, notetype;
 	size_t			 i, n = json_object_array_length(fields);
 
-	if (!notetype_note_valid(note))
-		return fail(p, PUB_BAD_DECK);
 	if (deck_row(p, 0) == -1 || note_guid(p, member(note, "guid")) == -1 ||
 	    (nt = ntref_get(p, member(note, "note_model_uuid"))) == NULL)
 		return -1;
@@ -654,118 +641,61 @@ frame_clear(struct frame *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* ---- the inner reader: the deck tree of §3.1 ------------------------------------ */
-
-static const struct {
-	const char		*key;
-	unsigned		 bit;
-	enum jsonstream_type	 type;
-	enum jsonstream_action	 action;
-} deck_keys[] = {
-	{ "children", K_CHILDREN, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-	{ "crowdanki_uuid", K_UUID, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "desc", K_DESC, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "name", K_NAME, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "notes", K_NOTES, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-	{ "note_models", K_MODELS, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-};
+/* ---- the inner reader's hooks: the deck tree of §3.1 (crowdanki.c) --------------- */
 
 static int
-deck_push(struct publish *p)
+deck_begin(void *arg, int level)
 {
-	struct frame	*f;
+	struct publish	*p = arg;
+	struct frame	*f = &p->deck[level];
 
-	if (p->depth == PUB_MAX_DEPTH)
-		return fail(p, PUB_BAD_DECK);
-	f = &p->deck[p->depth];
 	memset(f, 0, sizeof(*f));
 	f->serial = p->ndecks++;
-	if (p->depth > 0)
+	if (level > 0)
 		f->skip = f[-1].skip || f[-1].stop_children;
-	p->depth++;
-	return JSONSTREAM_ENTER;
+	return 0;
 }
 
-/* A member of a deck object: what to do with it. */
 static int
-deck_member(struct publish *p, const struct jsonstream *js, enum jsonstream_type t)
-{
-	struct frame	*f = &p->deck[p->depth - 1];
-	size_t		 i;
-
-	for (i = 0; i < sizeof(deck_keys) / sizeof(deck_keys[0]); i++) {
-		if (!jsonstream_key_is(js, -1, deck_keys[i].key))
-			continue;
-		if (f->seen & deck_keys[i].bit)
-			return fail(p, PUB_BAD_DECK);	/* serde: duplicate field */
-		f->seen |= deck_keys[i].bit;
-		if (t == deck_keys[i].type)
-			return deck_keys[i].action;
-		if (deck_keys[i].bit == K_MODELS && t == JSONSTREAM_NULL)
-			return JSONSTREAM_SKIP;
-		return fail(p, PUB_BAD_DECK);
-	}
-	return JSONSTREAM_SKIP;
-}
-
-/* Only decks (objects) and their three arrays are ENTERed. */
-static int
-inner_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
+deck_scalar(void *arg, unsigned key, struct json_object *v)
 {
 	struct publish	*p = arg;
-
-	if (jsonstream_depth(js) == 0)
-		return t == JSONSTREAM_OBJECT ? deck_push(p) : fail(p, PUB_BAD_DECK);
-	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT)
-		return deck_member(p, js, t);
-	if (t != JSONSTREAM_OBJECT)
-		return fail(p, PUB_BAD_DECK);
-	return jsonstream_key_is(js, -2, "children") ? deck_push(p) : JSONSTREAM_CAPTURE;
-}
-
-static int
-inner_value(void *arg, struct jsonstream *js, struct json_object *v)
-{
-	struct publish	*p = arg;
-	struct frame	*f = &p->deck[p->depth - 1];
+	struct frame	*f = &p->deck[p->ca.depth - 1];
 	struct text	*t;
 
-	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT) {
-		if (jsonstream_key_is(js, -1, "name"))
-			t = &f->name;
-		else if (jsonstream_key_is(js, -1, "desc"))
-			t = &f->desc;
-		else
-			t = &f->uuid;
-		return text_dup(p, t, json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v));
-	}
-	return jsonstream_key_is(js, -2, "notes") ? note_value(p, v) : model_value(p, v);
+	if (key == CROWDANKI_NAME)
+		t = &f->name;
+	else if (key == CROWDANKI_DESC)
+		t = &f->desc;
+	else
+		t = &f->uuid;
+	return text_dup(p, t, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
 /* A deck object ended; the root's scalars wait for the last step. */
 static int
-inner_end(void *arg, struct jsonstream *js, enum jsonstream_type t)
+deck_end(void *arg, int level)
 {
 	struct publish	*p = arg;
-	struct frame	*f = &p->deck[p->depth - 1];
+	struct frame	*f = &p->deck[level];
 
-	if (t != JSONSTREAM_OBJECT)
-		return 0;
-	if ((f->seen & K_REQUIRED) != K_REQUIRED)
-		return fail(p, PUB_BAD_DECK);
-	if (p->depth == 1) {
-		p->depth = 0;
+	if (level == 0)
 		return deck_row(p, 0);
-	}
-	if (!f->skip && subdeck_close(p, p->depth - 1) == -1)
+	if (!f->skip && subdeck_close(p, level) == -1)
 		return -1;
 	frame_clear(f);
-	p->depth--;
 	return 0;
 }
 
-static const struct jsonstream_cb inner_cb = { inner_begin, inner_value, NULL, inner_end };
+static int
+deck_invalid(void *arg)
+{
+	return fail(arg, PUB_BAD_DECK);
+}
+
+static const struct crowdanki_hooks deck_hooks = {
+	deck_begin, deck_scalar, note_value, model_value, deck_end, deck_invalid
+};
 
 /* ---- the outer reader: {"deck": "<the tree as a string>"} ------------------------- */
 
@@ -1275,7 +1205,6 @@ step_schedule(struct publish *p, enum step step)
 static struct publish *
 publish_new(struct apid_call *call)
 {
-	struct jsonstream_conf	 inner_conf = { .max_depth = PUB_JSON_DEPTH };
 	struct publish		*p;
 	uint8_t			 u[16];
 
@@ -1293,7 +1222,7 @@ publish_new(struct apid_call *call)
 	call->state = p;
 	if (deckhash_uuid_random(u) == -1 || (p->win = malloc(PUB_WINDOW)) == NULL ||
 	    (p->outer = jsonstream_new(NULL, &outer_cb, p)) == NULL ||
-	    (p->inner = jsonstream_new(&inner_conf, &inner_cb, p)) == NULL)
+	    (p->inner = crowdanki_new(&p->ca, &deck_hooks, p)) == NULL)
 		return NULL;	/* publish_free() at cleanup */
 	deckhash_uuid_format(u, p->op);
 	snprintf(p->tag, sizeof(p->tag), "%s%s-%s", PENDING, instance, p->op);
@@ -1308,7 +1237,7 @@ publish_destroy(struct publish *p)
 
 	if (p->ev != NULL)
 		event_free(p->ev);
-	for (i = 0; i < PUB_MAX_DEPTH; i++)
+	for (i = 0; i < CROWDANKI_MAX_DEPTH; i++)
 		frame_clear(&p->deck[i]);
 	for (i = 0; i < p->nnt; i++)
 		free(p->nt[i].uuid);
