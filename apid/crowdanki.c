@@ -27,8 +27,6 @@ static const struct {
 	{ "note_models", CROWDANKI_MODELS, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
 };
 
-#define NKEYS	(sizeof(deck_keys) / sizeof(deck_keys[0]))
-
 static int
 deck_push(struct crowdanki *ca)
 {
@@ -47,7 +45,7 @@ deck_member(struct crowdanki *ca, const struct jsonstream *js, enum jsonstream_t
 	unsigned	*seen = &ca->seen[ca->depth - 1];
 	size_t		 i;
 
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < sizeof(deck_keys) / sizeof(deck_keys[0]); i++) {
 		if (!jsonstream_key_is(js, -1, deck_keys[i].key))
 			continue;
 		if (*seen & deck_keys[i].bit)

@@ -48,6 +48,7 @@
 
 #include "apid/apid.h"
 #include "apid/call.h"
+#include "apid/crowdanki.h"
 #include "apid/deckhash.h"
 #include "apid/decks.h"
 #include "apid/notetypes.h"
@@ -59,8 +60,6 @@
 #include "common/log.h"
 
 #define SUG_WINDOW		(64u << 10)	/* bytes of deck JSON read at a time */
-#define SUG_MAX_DEPTH		64		/* deck nesting */
-#define SUG_JSON_DEPTH		(2 * SUG_MAX_DEPTH + 6)
 #define SUG_MAX_DECKS		4096		/* decks in one submission */
 #define SUG_MAX_NOTETYPES	1024
 #define SUG_MAX_TAGS		1024		/* tags of one note */
@@ -85,15 +84,6 @@
 #define O_FORCE		0x40
 #define O_ALL		0x7f
 
-/* Deck members; every one but note_models is required. */
-#define K_CHILDREN	0x01
-#define K_UUID		0x02
-#define K_DESC		0x04
-#define K_NAME		0x08
-#define K_NOTES		0x10
-#define K_MODELS	0x20
-#define K_REQUIRED	0x1f
-
 /*
  * Where a submission is. Each stage is one or more steps, one per turn of
  * the event loop: pass 1 and pass 2 a window of the spool each (pass 2 in
@@ -112,7 +102,6 @@ enum stage {
 struct sdeck {
 	char	*name, *desc, *uuid;	/* as sent */
 	int	 parent;		/* index, -1 for the top */
-	unsigned seen;
 	int64_t	 id;			/* its server deck (pass 2) */
 	char	*path;			/* its full_path (pass 2) */
 	int	 created;		/* by this request: undone if it fails */
@@ -147,8 +136,8 @@ struct suggest {
 	int			 pass;		/* 1 or 2 */
 	struct sdeck		*decks;
 	size_t			 ndecks;
-	int			 stack[SUG_MAX_DEPTH];
-	int			 depth;
+	struct crowdanki	 ca;		/* the pass's reader state */
+	int			 stack[CROWDANKI_MAX_DEPTH];
 	struct smodel		*models;
 	size_t			 nmodels;
 
@@ -353,107 +342,66 @@ outer_string(void *arg, struct jsonstream *js, const char *data, size_t len)
 
 static const struct jsonstream_cb outer_cb = { outer_begin, outer_value, outer_string, NULL };
 
-/* ---- the deck passes ----------------------------------------------------------------------- */
+/* ---- the deck passes (crowdanki.c reads the tree) ---------------------------------------- */
 
 static int	place_deck(struct suggest *, size_t);
-static int	note_value(struct suggest *, struct json_object *);
+static int	note_value(void *, struct json_object *);
 
+/* Pass 1: a deck of the submission, kept in document order. */
 static int
-deck_push(struct suggest *s)
-{
-	struct sdeck	*d;
-	size_t		 idx;
-
-	if (s->depth == SUG_MAX_DEPTH)
-		return fail(s, 400, "%s", MSG_BAD_DECK);
-	if (s->pass == 1) {
-		if (s->ndecks == SUG_MAX_DECKS)
-			return fail(s, 400, "%s", MSG_BAD_DECK);
-		d = &s->decks[s->ndecks];
-		memset(d, 0, sizeof(*d));
-		d->parent = s->depth > 0 ? s->stack[s->depth - 1] : -1;
-		idx = s->ndecks++;
-	} else
-		idx = s->ndecks++;
-	s->stack[s->depth++] = (int)idx;
-	if (s->pass == 2 && place_deck(s, idx) == -1)
-		return -1;
-	return JSONSTREAM_ENTER;
-}
-
-static const struct {
-	const char		*key;
-	unsigned		 bit;
-	enum jsonstream_type	 type;
-	enum jsonstream_action	 action;
-} deck_keys[] = {
-	{ "children", K_CHILDREN, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-	{ "crowdanki_uuid", K_UUID, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "desc", K_DESC, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "name", K_NAME, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "notes", K_NOTES, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-	{ "note_models", K_MODELS, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-};
-
-static int
-deck_member(struct suggest *s, const struct jsonstream *js, enum jsonstream_type t)
-{
-	struct sdeck	*d = &s->decks[s->stack[s->depth - 1]];
-	size_t		 i;
-
-	for (i = 0; i < sizeof(deck_keys) / sizeof(deck_keys[0]); i++) {
-		if (!jsonstream_key_is(js, -1, deck_keys[i].key))
-			continue;
-		if (s->pass == 1) {
-			if (d->seen & deck_keys[i].bit)
-				return fail(s, 400, "%s", MSG_BAD_DECK);
-			d->seen |= deck_keys[i].bit;
-		}
-		if (t == deck_keys[i].type) {
-			/* Pass 2 needs only the notes; pass 1 has the rest. */
-			if (s->pass == 2 && deck_keys[i].action == JSONSTREAM_CAPTURE)
-				return JSONSTREAM_SKIP;
-			return deck_keys[i].action;
-		}
-		if (deck_keys[i].bit == K_MODELS && t == JSONSTREAM_NULL)
-			return JSONSTREAM_SKIP;
-		return fail(s, 400, "%s", MSG_BAD_DECK);
-	}
-	return JSONSTREAM_SKIP;
-}
-
-static int
-inner_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
+deck_keep(void *arg, int level)
 {
 	struct suggest	*s = arg;
+	struct sdeck	*d;
 
-	if (jsonstream_depth(js) == 0)
-		return t == JSONSTREAM_OBJECT ? deck_push(s) : fail(s, 400, "%s", MSG_BAD_DECK);
-	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT)
-		return deck_member(s, js, t);
-	if (t != JSONSTREAM_OBJECT)
+	if (s->ndecks == SUG_MAX_DECKS)
 		return fail(s, 400, "%s", MSG_BAD_DECK);
-	if (jsonstream_key_is(js, -2, "children"))
-		return deck_push(s);
-	/*
-	 * Pass 1 only checks the syntax of notes, pass 2 their shape: a bad one
-	 * then fails the request, whose transaction takes back what came before.
-	 */
-	if (jsonstream_key_is(js, -2, s->pass == 1 ? "notes" : "note_models"))
-		return JSONSTREAM_SKIP;
-	return JSONSTREAM_CAPTURE;
+	d = &s->decks[s->ndecks];
+	memset(d, 0, sizeof(*d));
+	d->parent = level > 0 ? s->stack[level - 1] : -1;
+	s->stack[level] = (int)s->ndecks++;
+	return 0;
 }
 
-/* Pass 1: a note model, checked and kept (the first of a uuid counts). */
+/* Pass 2: the same deck again, found or made on the server. */
 static int
-model_value(struct suggest *s, struct json_object *model)
+deck_place(void *arg, int level)
 {
+	struct suggest	*s = arg;
+	size_t		 idx = s->ndecks++;
+
+	s->stack[level] = (int)idx;
+	return place_deck(s, idx);
+}
+
+/* Pass 1: a deck's name, desc or crowdanki_uuid. */
+static int
+deck_scalar(void *arg, unsigned key, struct json_object *v)
+{
+	struct suggest	*s = arg;
+	struct sdeck	*d = &s->decks[s->stack[s->ca.depth - 1]];
+	char		**t;
+
+	if (key == CROWDANKI_NAME)
+		t = &d->name;
+	else if (key == CROWDANKI_DESC)
+		t = &d->desc;
+	else
+		t = &d->uuid;
+	if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)) != NULL)
+		return fail(s, 400, "%s", MSG_BAD_DECK);
+	return (*t = strdup(json_object_get_string(v))) == NULL ? fault(s) : 0;
+}
+
+/* Pass 1: a note model, kept (the first of a uuid counts). */
+static int
+model_value(void *arg, struct json_object *model)
+{
+	struct suggest	*s = arg;
 	struct smodel	*m;
 	const char	*uuid;
 	size_t		 i;
 
-	if (!notetype_valid(model))
-		return fail(s, 400, "%s", MSG_BAD_DECK);
 	uuid = json_object_get_string(member(model, "crowdanki_uuid"));
 	for (i = 0; i < s->nmodels; i++)
 		if (strcmp(s->models[i].uuid, uuid) == 0)
@@ -472,61 +420,34 @@ model_value(struct suggest *s, struct json_object *model)
 }
 
 static int
-inner_value(void *arg, struct jsonstream *js, struct json_object *v)
+deck_invalid(void *arg)
 {
-	struct suggest	*s = arg;
-	struct sdeck	*d = &s->decks[s->stack[s->depth - 1]];
-	char		**t;
-
-	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT) {
-		if (jsonstream_key_is(js, -1, "name"))
-			t = &d->name;
-		else if (jsonstream_key_is(js, -1, "desc"))
-			t = &d->desc;
-		else
-			t = &d->uuid;
-		if (memchr(json_object_get_string(v), '\0',
-		    (size_t)json_object_get_string_len(v)) != NULL)
-			return fail(s, 400, "%s", MSG_BAD_DECK);
-		return (*t = strdup(json_object_get_string(v))) == NULL ? fault(s) : 0;
-	}
-	if (jsonstream_key_is(js, -2, "note_models"))
-		return model_value(s, v);
-	if (!notetype_note_valid(v))
-		return fail(s, 400, "%s", MSG_BAD_DECK);
-	return note_value(s, v);
+	return fail(arg, 400, "%s", MSG_BAD_DECK);
 }
 
-static int
-inner_end(void *arg, struct jsonstream *js, enum jsonstream_type t)
-{
-	struct suggest	*s = arg;
-	struct sdeck	*d;
-
-	if (t != JSONSTREAM_OBJECT)
-		return 0;
-	d = &s->decks[s->stack[s->depth - 1]];
-	if (s->pass == 1 && (d->seen & K_REQUIRED) != K_REQUIRED)
-		return fail(s, 400, "%s", MSG_BAD_DECK);
-	s->depth--;
-	return 0;
-}
-
-static const struct jsonstream_cb inner_cb = { inner_begin, inner_value, NULL, inner_end };
+/*
+ * Pass 1 only checks the syntax of notes, pass 2 their shape: a bad one
+ * then fails the request, whose transaction takes back what came before.
+ */
+static const struct crowdanki_hooks pass1_hooks = {
+	deck_keep, deck_scalar, NULL, model_value, NULL, deck_invalid
+};
+static const struct crowdanki_hooks pass2_hooks = {
+	deck_place, NULL, note_value, NULL, NULL, deck_invalid
+};
 
 /* A pass over the spooled deck starts: a fresh reader at its start. 0 or -1. */
 static int
 pass_start(struct suggest *s, int pass)
 {
-	struct jsonstream_conf	 conf = { .max_depth = SUG_JSON_DEPTH };
+	const struct crowdanki_hooks	*hooks = pass == 1 ? &pass1_hooks : &pass2_hooks;
 
 	s->pass = pass;
 	s->ndecks = 0;
-	s->depth = 0;
 	jsonstream_free(s->inner);
 	if (fseek(s->spool, 0, SEEK_SET) == -1 ||
 	    (s->win == NULL && (s->win = malloc(SUG_WINDOW)) == NULL) ||
-	    (s->inner = jsonstream_new(&conf, &inner_cb, s)) == NULL)
+	    (s->inner = crowdanki_new(&s->ca, hooks, s)) == NULL)
 		return fault(s);
 	return 0;
 }
@@ -1365,9 +1286,10 @@ note_move(struct suggest *s, const struct existing *e, int64_t deck)
 
 /* A notes[] item of the deck at the top of the stack (§6.3 step 9). */
 static int
-note_value(struct suggest *s, struct json_object *note)
+note_value(void *arg, struct json_object *note)
 {
-	struct sdeck		*d = &s->decks[s->stack[s->depth - 1]];
+	struct suggest		*s = arg;
+	struct sdeck		*d = &s->decks[s->stack[s->ca.depth - 1]];
 	struct json_object	*fields = member(note, "fields");
 	struct smodel		*m;
 	struct existing		 e;
