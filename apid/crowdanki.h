@@ -16,7 +16,7 @@
 #include "common/jsonstream.h"
 
 #define CROWDANKI_MAX_DEPTH	64		/* deck nesting */
-#define CROWDANKI_JSON_DEPTH	(2 * CROWDANKI_MAX_DEPTH + 6)	/* deck, children, ..., a req's ords */
+#define CROWDANKI_JSON_DEPTH	(2 * CROWDANKI_MAX_DEPTH + 6)	/* decks, children, a req's ords */
 
 /* Deck members; every one but note_models is required. */
 #define CROWDANKI_CHILDREN	0x01

@@ -186,12 +186,6 @@ clean_json(struct publish *p, struct json_object *v)
 	return clean(p, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
-static void
-bind_text(sqlite3_stmt *st, int idx, const char *s)
-{
-	sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
-}
-
 /* A NUL-terminated copy of len bytes (which may hold a NUL). */
 static int
 text_dup(struct publish *p, struct text *t, const char *s, size_t len)
@@ -233,8 +227,8 @@ sweep(struct publish *p)
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if ((st = db_stmt(apid->db, sql[i])) == NULL)
 			return fail(p, PUB_FAULT);
-		bind_text(st, 1, lo);
-		bind_text(st, 2, hi);
+		db_bind_text(st, 1, lo);
+		db_bind_text(st, 2, hi);
 		if ((rc = db_run(st)) != DB_OK)
 			return db_fail(p, rc, PUB_FAULT);
 		if (db_changes(apid->db) > 0)
@@ -269,17 +263,17 @@ root_row(struct publish *p)
 		return -1;
 	if ((st = db_stmt(apid->db, deck_sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->tag);
+	db_bind_text(st, 1, p->tag);
 	sqlite3_bind_int64(st, 2, p->user);
 	db_bind_time(st, 3, now);
-	bind_text(st, 4, p->ip);
+	db_bind_text(st, 4, p->ip);
 	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	p->root = p->deck[0].id = db_last_insert_id(apid->db);
 
 	if ((st = db_stmt(apid->db, commit_sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->ip);
+	db_bind_text(st, 1, p->ip);
 	db_bind_time(st, 2, now);
 	sqlite3_bind_int64(st, 3, p->root);
 	sqlite3_bind_int64(st, 4, p->user);
@@ -289,8 +283,8 @@ root_row(struct publish *p)
 
 	if ((st = db_stmt(apid->db, op_sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->op);
-	bind_text(st, 2, p->tag);
+	db_bind_text(st, 1, p->op);
+	db_bind_text(st, 2, p->tag);
 	sqlite3_bind_int64(st, 3, p->user);
 	db_bind_time(st, 4, now);
 	if ((rc = db_run(st)) != DB_OK)
@@ -321,12 +315,12 @@ deck_row(struct publish *p, int level)
 	snprintf(hash, sizeof(hash), "%s-%u", p->tag, f->serial);
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, name);
+	db_bind_text(st, 1, name);
 	sqlite3_bind_int64(st, 2, p->user);
 	db_bind_time(st, 3, db_now_us());
 	sqlite3_bind_int64(st, 4, p->deck[level - 1].id);
-	bind_text(st, 5, hash);
-	bind_text(st, 6, p->ip);
+	db_bind_text(st, 5, hash);
+	db_bind_text(st, 6, p->ip);
 	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	f->id = db_last_insert_id(apid->db);
@@ -401,7 +395,7 @@ ntref_target(struct publish *p, struct ntref *nt)
 		fail(p, PUB_FAULT);
 		return 0;
 	}
-	bind_text(st, 1, guid);
+	db_bind_text(st, 1, guid);
 	sqlite3_bind_int64(st, 2, p->user);
 	if ((rc = db_run(st)) != DB_OK) {
 		db_fail(p, rc, PUB_FAULT);
@@ -447,7 +441,7 @@ note_guid(struct publish *p, struct json_object *guid)
 
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->op);
+	db_bind_text(st, 1, p->op);
 	sqlite3_bind_text(st, 2, json_object_get_string(guid), json_object_get_string_len(guid),
 	    SQLITE_STATIC);
 	if ((rc = db_run(st)) != DB_OK)
@@ -477,7 +471,7 @@ note_row(struct publish *p, struct json_object *note, int64_t notetype)
 	sqlite3_bind_int64(st, 2, notetype);
 	sqlite3_bind_int64(st, 3, p->deck[p->ca.depth - 1].id);
 	db_bind_time(st, 4, db_now_us());
-	bind_text(st, 5, p->ip);
+	db_bind_text(st, 5, p->ip);
 	sqlite3_bind_int64(st, 6, json_object_get_int64(member(note, "id")));
 	/* A constraint here is a guid twice in one deck. */
 	if ((rc = db_run(st)) != DB_OK) {
@@ -499,7 +493,7 @@ content_row(struct publish *p, const char *sql, int64_t note, int64_t pos)
 		return fail(p, PUB_FAULT);
 	sqlite3_bind_int64(st, 1, note);
 	sqlite3_bind_text(st, 2, p->clean.data, (int)p->clean.len, SQLITE_STATIC);
-	bind_text(st, 3, p->ip);
+	db_bind_text(st, 3, p->ip);
 	sqlite3_bind_int64(st, 4, p->commit);
 	if (pos >= 0)
 		sqlite3_bind_int64(st, 5, pos);
@@ -832,8 +826,8 @@ settle_fields(struct publish *p, struct ntref *nt)
 		if ((st = db_stmt(apid->db, trim_sql[i])) == NULL)
 			return fail(p, PUB_FAULT);
 		sqlite3_bind_int64(st, 1, nt->id);
-		bind_text(st, 2, p->tag);
-		bind_text(st, 3, p->tag_end);
+		db_bind_text(st, 2, p->tag);
+		db_bind_text(st, 3, p->tag_end);
 		if (i == 0)
 			sqlite3_bind_int64(st, 4, last);
 		if (db_run(st) != DB_OK)
@@ -894,8 +888,8 @@ settle_subdecks(struct publish *p)
 	for (;;) {
 		if ((st = db_stmt(apid->db, next_sql)) == NULL)
 			return fail(p, PUB_FAULT);
-		bind_text(st, 1, p->tag);
-		bind_text(st, 2, p->tag_end);
+		db_bind_text(st, 1, p->tag);
+		db_bind_text(st, 2, p->tag_end);
 		if ((rc = db_step(st)) == DB_ROW) {
 			id = sqlite3_column_int64(st, 0);
 			snprintf(text, sizeof(text), "%s",
@@ -908,9 +902,9 @@ settle_subdecks(struct publish *p)
 			deck_hash(text, strlen(text), uuid, hash, try);
 			if ((st = db_stmt(apid->db, hash_sql)) == NULL)
 				return fail(p, PUB_FAULT);
-			bind_text(st, 1, hash);
+			db_bind_text(st, 1, hash);
 			if (uuid[0] != '\0')
-				bind_text(st, 2, uuid);
+				db_bind_text(st, 2, uuid);
 			sqlite3_bind_int64(st, 3, id);
 			rc = db_run(st);
 		}
@@ -962,9 +956,9 @@ root_rename(struct publish *p, const struct text *name, const struct text *desc)
 			return fail(p, PUB_FAULT);
 		sqlite3_bind_text(st, 1, name->s, (int)name->len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, desc->s, (int)desc->len, SQLITE_STATIC);
-		bind_text(st, 3, p->hash);
+		db_bind_text(st, 3, p->hash);
 		if (uuid[0] != '\0')
-			bind_text(st, 4, uuid);
+			db_bind_text(st, 4, uuid);
 		else
 			sqlite3_bind_text(st, 4, f->uuid.s, (int)f->uuid.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, p->root);
@@ -1015,8 +1009,8 @@ settle_tree(struct publish *p)
 	db_bind_time(st, 2, db_now_us());
 	if (db_run(st) != DB_OK || (st = db_stmt(apid->db, op_sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->hash);
-	bind_text(st, 2, p->op);
+	db_bind_text(st, 1, p->hash);
+	db_bind_text(st, 2, p->op);
 	return db_run(st) == DB_OK ? 0 : fail(p, PUB_FAULT);
 }
 
@@ -1061,8 +1055,8 @@ undo_some(struct publish *p)
 		db_rollback(apid->db);
 		return -1;
 	}
-	bind_text(st, 1, p->tag);
-	bind_text(st, 2, p->tag_end);
+	db_bind_text(st, 1, p->tag);
+	db_bind_text(st, 2, p->tag_end);
 	if (db_run(st) != DB_OK) {
 		db_rollback(apid->db);
 		return -1;
@@ -1097,7 +1091,7 @@ undo_rest(struct publish *p)
 	}
 	if ((st = db_stmt(apid->db, op_sql)) == NULL)
 		goto fault;
-	bind_text(st, 1, p->op);
+	db_bind_text(st, 1, p->op);
 	if (db_run(st) == DB_OK && db_commit(apid->db) == DB_OK)
 		return 0;
 fault:

@@ -192,12 +192,6 @@ fault(struct suggest *s)
 }
 
 static void
-bind_text(sqlite3_stmt *st, int idx, const char *s)
-{
-	sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
-}
-
-static void
 bind_json(sqlite3_stmt *st, int idx, struct json_object *v)
 {
 	sqlite3_bind_text(st, idx, json_object_get_string(v), json_object_get_string_len(v),
@@ -542,7 +536,7 @@ find_path(struct suggest *s, const char *path)
 
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return fault(s);
-	bind_text(st, 1, path);
+	db_bind_text(st, 1, path);
 	while ((rc = db_step(st)) == DB_ROW)
 		if (tree_has(s, sqlite3_column_int64(st, 0))) {
 			id = sqlite3_column_int64(st, 0);
@@ -589,7 +583,7 @@ new_subdeck(struct suggest *s, struct sdeck *d, int64_t parent, const char *pare
 		return fault(s);
 	sqlite3_bind_int64(st, 1, parent);
 	sqlite3_bind_int64(st, 2, s->owner);
-	bind_text(st, 3, name);
+	db_bind_text(st, 3, name);
 	rc = db_step(st);
 	db_stmt_done(st);
 	if (rc < 0)
@@ -614,15 +608,15 @@ new_subdeck(struct suggest *s, struct sdeck *d, int64_t parent, const char *pare
 			rc = DB_ERR;
 			break;
 		}
-		bind_text(st, 1, name);
-		bind_text(st, 2, desc);
+		db_bind_text(st, 1, name);
+		db_bind_text(st, 2, desc);
 		sqlite3_bind_int64(st, 3, s->owner);
 		db_bind_time(st, 4, s->now);
 		sqlite3_bind_int64(st, 5, parent);
-		bind_text(st, 6, uuid);
-		bind_text(st, 7, hash);
-		bind_text(st, 8, s->ip);
-		bind_text(st, 9, path);
+		db_bind_text(st, 6, uuid);
+		db_bind_text(st, 7, hash);
+		db_bind_text(st, 8, s->ip);
+		db_bind_text(st, 9, path);
 		rc = db_run(st);
 	}
 	free(desc);
@@ -822,7 +816,7 @@ field_row(struct suggest *s, int64_t note, size_t pos, int64_t commit)
 	sqlite3_bind_int64(st, 2, (int64_t)pos);
 	sqlite3_bind_text(st, 3, s->clean.data != NULL ? s->clean.data : "", (int)s->clean.len,
 	    SQLITE_STATIC);
-	bind_text(st, 4, s->ip);
+	db_bind_text(st, 4, s->ip);
 	sqlite3_bind_int64(st, 5, commit);
 	return db_run(st) == DB_OK ? 0 : fault(s);
 }
@@ -835,8 +829,8 @@ tag_row(struct suggest *s, int64_t note, const char *tag, int action, int64_t co
 	if ((st = db_stmt(apid->db, tag_ins_sql)) == NULL)
 		return fault(s);
 	sqlite3_bind_int64(st, 1, note);
-	bind_text(st, 2, tag);
-	bind_text(st, 3, s->ip);
+	db_bind_text(st, 2, tag);
+	db_bind_text(st, 3, s->ip);
 	sqlite3_bind_int(st, 4, action);
 	sqlite3_bind_int64(st, 5, commit);
 	return db_run(st) == DB_OK ? 0 : fault(s);
@@ -967,7 +961,7 @@ new_note(struct suggest *s, struct json_object *note, struct smodel *m, int64_t 
 	sqlite3_bind_int64(st, 2, m->id);
 	sqlite3_bind_int64(st, 3, deck);
 	db_bind_time(st, 4, s->now);
-	bind_text(st, 5, s->ip);
+	db_bind_text(st, 5, s->ip);
 	sqlite3_bind_int64(st, 6, json_object_get_int64(member(note, "id")));
 	if ((rc = db_run(st)) != DB_OK)
 		return rc == DB_CONSTRAINT ? fail(s, 422, "Deck does not exist") : fault(s);
@@ -1158,7 +1152,7 @@ suggest_tags(struct suggest *s, struct json_object *tags, int64_t note)
 				break;
 			}
 			sqlite3_bind_int64(st, 1, note);
-			bind_text(st, 2, from->v[i]);
+			db_bind_text(st, 2, from->v[i]);
 			sqlite3_bind_int(st, 3, action);
 			sqlite3_bind_int64(st, 4, s->commit);
 			dup = db_step(st);
@@ -1279,7 +1273,7 @@ note_move(struct suggest *s, const struct existing *e, int64_t deck)
 	sqlite3_bind_int64(st, 1, e->deck);
 	sqlite3_bind_int64(st, 2, deck);
 	sqlite3_bind_int64(st, 3, e->id);
-	bind_text(st, 4, s->ip);
+	db_bind_text(st, 4, s->ip);
 	sqlite3_bind_int64(st, 5, s->commit);
 	return db_run(st) == DB_OK ? 0 : fault(s);
 }
@@ -1344,7 +1338,7 @@ commit_row(struct suggest *s, int64_t rationale, const char *text, int64_t deck)
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, rationale);
-	bind_text(st, 2, s->ip);
+	db_bind_text(st, 2, s->ip);
 	db_bind_time(st, 3, s->now);
 	if (deck > 0)
 		sqlite3_bind_int64(st, 4, deck);
@@ -1370,7 +1364,7 @@ root_get(struct suggest *s, const char *hash, char **name, int *restrict_nt)
 
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return -1;
-	bind_text(st, 1, hash);
+	db_bind_text(st, 1, hash);
 	if ((rc = db_step(st)) == DB_ROW) {
 		s->root = sqlite3_column_int64(st, 0);
 		*name = strdup((const char *)sqlite3_column_text(st, 1));
@@ -1867,7 +1861,7 @@ request_removal(struct apid_call *call)
 		if ((st = db_stmt(apid->db, ins_sql)) == NULL)
 			goto fault;
 		sqlite3_bind_int64(st, 1, note);
-		bind_text(st, 2, s.ip);
+		db_bind_text(st, 2, s.ip);
 		sqlite3_bind_int64(st, 3, s.commit);
 		if (db_run(st) != DB_OK)
 			goto fault;

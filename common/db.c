@@ -449,6 +449,13 @@ db_run(sqlite3_stmt *st)
 	return rc == DB_ROW ? DB_OK : rc;
 }
 
+/* The text must outlive the statement's use (SQLITE_STATIC). */
+int
+db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
 int
 db_stmt_count(struct db *db)
 {
