@@ -4,8 +4,9 @@
  * A deck may be 250 MiB of JSON and none of it is ever held whole. call.c
  * undoes base64 and gzip; the bytes collect in a window of PUB_WINDOW, and
  * each full window is parsed (the outer {"deck": "..."} object, the deck
- * string unescaped into a second reader, one note or notetype at a time
- * into json-c) and written to the database in one short transaction.
+ * string unescaped into a second reader, apid/crowdanki.c, one note or
+ * notetype at a time into json-c) and written to the database in one short
+ * transaction.
  * Between windows apid's one connection is free for other requests: a
  * transaction held across callbacks would take in their writes, and
  * db_begin() does not nest.

@@ -4,19 +4,20 @@
  * owner's or maintainer's force_overwrite.
  *
  * The body is streamed as /createDeck's is (call.c undoes base64 and gzip,
- * common/jsonstream reads it), but the outer keys come in the add-on's
- * order, "deck" before "rationale", "commit_text" and "force_overwrite",
- * and CrowdAnki puts a deck's "name" after its "children" and the root's
- * "note_models" after every note of the subdecks. So the deck string is
- * spooled to an unlinked file in data_dir as it arrives and read twice once
- * the body is in: the first pass checks its syntax and the decks' shape and
- * keeps each deck's name, description and uuid and the note models; the
- * second places each deck and checks and stores each note. Memory stays at
- * a note and a window, whatever the size of the submission. Each window is
- * one turn of the event loop (and in pass 2 one transaction), so that a
- * 30,000-note bulk suggestion does not stop other requests for seconds.
- * The commit gets its deck, which puts it in the review list, only at the
- * end; a failure on the way deletes what the earlier windows wrote.
+ * common/jsonstream reads it, apid/crowdanki.c the deck tree), but the
+ * outer keys come in the add-on's order, "deck" before "rationale",
+ * "commit_text" and "force_overwrite", and CrowdAnki puts a deck's "name"
+ * after its "children" and the root's "note_models" after every note of the
+ * subdecks. So the deck string is spooled to an unlinked file in data_dir
+ * as it arrives and read twice once the body is in: the first pass checks
+ * its syntax and the decks' shape and keeps each deck's name, description
+ * and uuid and the note models; the second places each deck and checks and
+ * stores each note. Memory stays at a note and a window, whatever the size
+ * of the submission. Each window is one turn of the event loop (and in pass
+ * 2 one transaction), so that a 30,000-note bulk suggestion does not stop
+ * other requests for seconds. The commit gets its deck, which puts it in
+ * the review list, only at the end; a failure on the way deletes what the
+ * earlier windows wrote.
  *
  * A suggestion becomes unreviewed rows under one commit (§6.3.3, new notes
  * as notes.reviewed = 0). A force_overwrite that is honoured is the same
