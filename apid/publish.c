@@ -4,8 +4,9 @@
  * A deck may be 250 MiB of JSON and none of it is ever held whole. call.c
  * undoes base64 and gzip; the bytes collect in a window of PUB_WINDOW, and
  * each full window is parsed (the outer {"deck": "..."} object, the deck
- * string unescaped into a second reader, one note or notetype at a time
- * into json-c) and written to the database in one short transaction.
+ * string unescaped into a second reader, apid/crowdanki.c, one note or
+ * notetype at a time into json-c) and written to the database in one short
+ * transaction.
  * Between windows apid's one connection is free for other requests: a
  * transaction held across callbacks would take in their writes, and
  * db_begin() does not nest.
@@ -45,6 +46,7 @@
 
 #include "apid/apid.h"
 #include "apid/call.h"
+#include "apid/crowdanki.h"
 #include "apid/deckhash.h"
 #include "apid/notetypes.h"
 #include "apid/review.h"
@@ -55,8 +57,6 @@
 #include "common/log.h"
 
 #define PUB_WINDOW		(64u << 10)	/* JSON bytes per transaction */
-#define PUB_MAX_DEPTH		64		/* deck nesting */
-#define PUB_JSON_DEPTH		(2 * PUB_MAX_DEPTH + 6)	/* deck, children, ..., a req's ords */
 #define PUB_MAX_NOTETYPES	1024		/* distinct notetype uuids in a tree */
 #define PUB_STEP_REPOINT	2000		/* notes per step of the last stage */
 #define PUB_STEP_UNDO		100		/* notes per step of undoing (cascades) */
@@ -79,15 +79,6 @@ enum outcome {
 	PUB_FAULT
 };
 
-/* Deck members; every one but note_models is required. */
-#define K_CHILDREN	0x01
-#define K_UUID		0x02
-#define K_DESC		0x04
-#define K_NAME		0x08
-#define K_NOTES		0x10
-#define K_MODELS	0x20
-#define K_REQUIRED	0x1f
-
 struct text {
 	char	*s;
 	size_t	 len;
@@ -97,7 +88,6 @@ struct text {
 struct frame {
 	int64_t		 id;		/* its decks row; 0 until one is needed */
 	struct text	 name, desc, uuid;
-	unsigned	 seen;		/* K_* met */
 	unsigned	 serial;	/* names its placeholder */
 	int		 skip;		/* not created (§4: an earlier sibling failed) */
 	int		 stop_children;	/* the root: create no more children */
@@ -136,8 +126,8 @@ struct publish {
 	char			 tag[64], tag_end[72];	/* this publish's placeholders */
 	char			 hash[DECKHASH_BUFSZ];	/* the root's, at the end */
 	int64_t			 root, commit;
-	struct frame		 deck[PUB_MAX_DEPTH];
-	int			 depth;
+	struct crowdanki	 ca;		/* the inner reader's state */
+	struct frame		 deck[CROWDANKI_MAX_DEPTH];
 	unsigned		 ndecks;
 	size_t			 nnotes;
 	struct ntref		*nt;
@@ -167,16 +157,6 @@ db_fail(struct publish *p, int rc, enum outcome constraint)
 	return fail(p, rc == DB_CONSTRAINT ? constraint : PUB_FAULT);
 }
 
-/* Steps a statement to its end and resets it: DB_OK or a DB_* error. */
-static int
-run(sqlite3_stmt *st)
-{
-	int	rc = db_step(st);
-
-	db_stmt_done(st);
-	return rc == DB_ROW ? DB_OK : rc;
-}
-
 /* Runs a one-id statement; DB_OK or a DB_* error. */
 static int
 run_id(const char *sql, int64_t id)
@@ -186,7 +166,7 @@ run_id(const char *sql, int64_t id)
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return DB_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	return run(st);
+	return db_run(st);
 }
 
 /* Cleans (§3.6) len bytes at s into p->clean; -1 (Invalid data) if refused. */
@@ -205,12 +185,6 @@ static int
 clean_json(struct publish *p, struct json_object *v)
 {
 	return clean(p, json_object_get_string(v), (size_t)json_object_get_string_len(v));
-}
-
-static void
-bind_text(sqlite3_stmt *st, int idx, const char *s)
-{
-	sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
 }
 
 /* A NUL-terminated copy of len bytes (which may hold a NUL). */
@@ -254,9 +228,9 @@ sweep(struct publish *p)
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if ((st = db_stmt(apid->db, sql[i])) == NULL)
 			return fail(p, PUB_FAULT);
-		bind_text(st, 1, lo);
-		bind_text(st, 2, hi);
-		if ((rc = run(st)) != DB_OK)
+		db_bind_text(st, 1, lo);
+		db_bind_text(st, 2, hi);
+		if ((rc = db_run(st)) != DB_OK)
 			return db_fail(p, rc, PUB_FAULT);
 		if (db_changes(apid->db) > 0)
 			log_notice("createDeck: removed %lld rows of an unfinished publish",
@@ -290,31 +264,31 @@ root_row(struct publish *p)
 		return -1;
 	if ((st = db_stmt(apid->db, deck_sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->tag);
+	db_bind_text(st, 1, p->tag);
 	sqlite3_bind_int64(st, 2, p->user);
 	db_bind_time(st, 3, now);
-	bind_text(st, 4, p->ip);
-	if ((rc = run(st)) != DB_OK)
+	db_bind_text(st, 4, p->ip);
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	p->root = p->deck[0].id = db_last_insert_id(apid->db);
 
 	if ((st = db_stmt(apid->db, commit_sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->ip);
+	db_bind_text(st, 1, p->ip);
 	db_bind_time(st, 2, now);
 	sqlite3_bind_int64(st, 3, p->root);
 	sqlite3_bind_int64(st, 4, p->user);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	p->commit = db_last_insert_id(apid->db);
 
 	if ((st = db_stmt(apid->db, op_sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->op);
-	bind_text(st, 2, p->tag);
+	db_bind_text(st, 1, p->op);
+	db_bind_text(st, 2, p->tag);
 	sqlite3_bind_int64(st, 3, p->user);
 	db_bind_time(st, 4, now);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	return 0;
 }
@@ -342,13 +316,13 @@ deck_row(struct publish *p, int level)
 	snprintf(hash, sizeof(hash), "%s-%u", p->tag, f->serial);
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, name);
+	db_bind_text(st, 1, name);
 	sqlite3_bind_int64(st, 2, p->user);
 	db_bind_time(st, 3, db_now_us());
 	sqlite3_bind_int64(st, 4, p->deck[level - 1].id);
-	bind_text(st, 5, hash);
-	bind_text(st, 6, p->ip);
-	if ((rc = run(st)) != DB_OK)
+	db_bind_text(st, 5, hash);
+	db_bind_text(st, 6, p->ip);
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	f->id = db_last_insert_id(apid->db);
 	return 0;
@@ -422,9 +396,9 @@ ntref_target(struct publish *p, struct ntref *nt)
 		fail(p, PUB_FAULT);
 		return 0;
 	}
-	bind_text(st, 1, guid);
+	db_bind_text(st, 1, guid);
 	sqlite3_bind_int64(st, 2, p->user);
-	if ((rc = run(st)) != DB_OK) {
+	if ((rc = db_run(st)) != DB_OK) {
 		db_fail(p, rc, PUB_FAULT);
 		return 0;
 	}
@@ -433,13 +407,12 @@ ntref_target(struct publish *p, struct ntref *nt)
 
 /* A note_models[] item: the owner's notetype for it, found or made now. */
 static int
-model_value(struct publish *p, struct json_object *model)
+model_value(void *arg, struct json_object *model)
 {
+	struct publish	*p = arg;
 	struct ntref	*nt;
 	int		 rc;
 
-	if (!notetype_valid(model))
-		return fail(p, PUB_BAD_DECK);
 	if (deck_row(p, 0) == -1 || (nt = ntref_get(p, member(model, "crowdanki_uuid"))) == NULL)
 		return -1;
 	if (nt->id != 0)
@@ -469,10 +442,10 @@ note_guid(struct publish *p, struct json_object *guid)
 
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->op);
+	db_bind_text(st, 1, p->op);
 	sqlite3_bind_text(st, 2, json_object_get_string(guid), json_object_get_string_len(guid),
 	    SQLITE_STATIC);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	return 0;
 }
@@ -488,7 +461,7 @@ note_row(struct publish *p, struct json_object *note, int64_t notetype)
 	sqlite3_stmt		*st;
 	int			 rc;
 
-	if (deck_row(p, p->depth - 1) == -1)
+	if (deck_row(p, p->ca.depth - 1) == -1)
 		return 0;
 	if ((st = db_stmt(apid->db, sql)) == NULL) {
 		fail(p, PUB_FAULT);
@@ -497,12 +470,12 @@ note_row(struct publish *p, struct json_object *note, int64_t notetype)
 	sqlite3_bind_text(st, 1, json_object_get_string(guid), json_object_get_string_len(guid),
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, notetype);
-	sqlite3_bind_int64(st, 3, p->deck[p->depth - 1].id);
+	sqlite3_bind_int64(st, 3, p->deck[p->ca.depth - 1].id);
 	db_bind_time(st, 4, db_now_us());
-	bind_text(st, 5, p->ip);
+	db_bind_text(st, 5, p->ip);
 	sqlite3_bind_int64(st, 6, json_object_get_int64(member(note, "id")));
 	/* A constraint here is a guid twice in one deck. */
-	if ((rc = run(st)) != DB_OK) {
+	if ((rc = db_run(st)) != DB_OK) {
 		db_fail(p, rc, PUB_BAD_DECK);
 		return 0;
 	}
@@ -521,11 +494,11 @@ content_row(struct publish *p, const char *sql, int64_t note, int64_t pos)
 		return fail(p, PUB_FAULT);
 	sqlite3_bind_int64(st, 1, note);
 	sqlite3_bind_text(st, 2, p->clean.data, (int)p->clean.len, SQLITE_STATIC);
-	bind_text(st, 3, p->ip);
+	db_bind_text(st, 3, p->ip);
 	sqlite3_bind_int64(st, 4, p->commit);
 	if (pos >= 0)
 		sqlite3_bind_int64(st, 5, pos);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	return 0;
 }
@@ -568,7 +541,7 @@ note_event(struct publish *p, int64_t note)
 	sqlite3_bind_int64(st, 1, note);
 	sqlite3_bind_int64(st, 2, p->user);
 	sqlite3_bind_int64(st, 3, p->commit);
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return db_fail(p, rc, PUB_FAULT);
 	return 0;
 }
@@ -579,16 +552,15 @@ note_event(struct publish *p, int64_t note)
  * stored; its guid still belongs to the bulk operation.
  */
 static int
-note_value(struct publish *p, struct json_object *note)
+note_value(void *arg, struct json_object *note)
 {
-	struct frame		*f = &p->deck[p->depth - 1];
+	struct publish		*p = arg;
+	struct frame		*f = &p->deck[p->ca.depth - 1];
 	struct json_object	*fields = member(note, "fields");
 	struct ntref		*nt;
 	int64_t			 id = 0, notetype;
 	size_t			 i, n = json_object_array_length(fields);
 
-	if (!notetype_note_valid(note))
-		return fail(p, PUB_BAD_DECK);
 	if (deck_row(p, 0) == -1 || note_guid(p, member(note, "guid")) == -1 ||
 	    (nt = ntref_get(p, member(note, "note_model_uuid"))) == NULL)
 		return -1;
@@ -642,7 +614,7 @@ subdeck_close(struct publish *p, int level)
 		}
 		sqlite3_bind_text(st, 3, f->uuid.s, (int)f->uuid.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, f->id);
-		if ((rc = run(st)) == DB_OK)
+		if ((rc = db_run(st)) == DB_OK)
 			return 0;
 		if (rc != DB_CONSTRAINT)
 			return fail(p, PUB_FAULT);
@@ -664,127 +636,61 @@ frame_clear(struct frame *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* ---- the inner reader: the deck tree of §3.1 ------------------------------------ */
-
-static const struct {
-	const char		*key;
-	unsigned		 bit;
-	enum jsonstream_type	 type;
-	enum jsonstream_action	 action;
-} deck_keys[] = {
-	{ "children", K_CHILDREN, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-	{ "crowdanki_uuid", K_UUID, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "desc", K_DESC, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "name", K_NAME, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "notes", K_NOTES, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-	{ "note_models", K_MODELS, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-};
+/* ---- the inner reader's hooks: the deck tree of §3.1 (crowdanki.c) --------------- */
 
 static int
-key_is(const struct jsonstream *js, int level, const char *name)
+deck_begin(void *arg, int level)
 {
-	size_t		 len;
-	const char	*k = jsonstream_key(js, level, &len);
+	struct publish	*p = arg;
+	struct frame	*f = &p->deck[level];
 
-	return k != NULL && len == strlen(name) && memcmp(k, name, len) == 0;
-}
-
-static int
-deck_push(struct publish *p)
-{
-	struct frame	*f;
-
-	if (p->depth == PUB_MAX_DEPTH)
-		return fail(p, PUB_BAD_DECK);
-	f = &p->deck[p->depth];
 	memset(f, 0, sizeof(*f));
 	f->serial = p->ndecks++;
-	if (p->depth > 0)
+	if (level > 0)
 		f->skip = f[-1].skip || f[-1].stop_children;
-	p->depth++;
-	return JSONSTREAM_ENTER;
+	return 0;
 }
 
-/* A member of a deck object: what to do with it. */
 static int
-deck_member(struct publish *p, const struct jsonstream *js, enum jsonstream_type t)
-{
-	struct frame	*f = &p->deck[p->depth - 1];
-	size_t		 i;
-
-	for (i = 0; i < sizeof(deck_keys) / sizeof(deck_keys[0]); i++) {
-		if (!key_is(js, -1, deck_keys[i].key))
-			continue;
-		if (f->seen & deck_keys[i].bit)
-			return fail(p, PUB_BAD_DECK);	/* serde: duplicate field */
-		f->seen |= deck_keys[i].bit;
-		if (t == deck_keys[i].type)
-			return deck_keys[i].action;
-		if (deck_keys[i].bit == K_MODELS && t == JSONSTREAM_NULL)
-			return JSONSTREAM_SKIP;
-		return fail(p, PUB_BAD_DECK);
-	}
-	return JSONSTREAM_SKIP;
-}
-
-/* Only decks (objects) and their three arrays are ENTERed. */
-static int
-inner_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
+deck_scalar(void *arg, unsigned key, struct json_object *v)
 {
 	struct publish	*p = arg;
-
-	if (jsonstream_depth(js) == 0)
-		return t == JSONSTREAM_OBJECT ? deck_push(p) : fail(p, PUB_BAD_DECK);
-	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT)
-		return deck_member(p, js, t);
-	if (t != JSONSTREAM_OBJECT)
-		return fail(p, PUB_BAD_DECK);
-	return key_is(js, -2, "children") ? deck_push(p) : JSONSTREAM_CAPTURE;
-}
-
-static int
-inner_value(void *arg, struct jsonstream *js, struct json_object *v)
-{
-	struct publish	*p = arg;
-	struct frame	*f = &p->deck[p->depth - 1];
+	struct frame	*f = &p->deck[p->ca.depth - 1];
 	struct text	*t;
 
-	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT) {
-		if (key_is(js, -1, "name"))
-			t = &f->name;
-		else if (key_is(js, -1, "desc"))
-			t = &f->desc;
-		else
-			t = &f->uuid;
-		return text_dup(p, t, json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v));
-	}
-	return key_is(js, -2, "notes") ? note_value(p, v) : model_value(p, v);
+	if (key == CROWDANKI_NAME)
+		t = &f->name;
+	else if (key == CROWDANKI_DESC)
+		t = &f->desc;
+	else
+		t = &f->uuid;
+	return text_dup(p, t, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
 /* A deck object ended; the root's scalars wait for the last step. */
 static int
-inner_end(void *arg, struct jsonstream *js, enum jsonstream_type t)
+deck_end(void *arg, int level)
 {
 	struct publish	*p = arg;
-	struct frame	*f = &p->deck[p->depth - 1];
+	struct frame	*f = &p->deck[level];
 
-	if (t != JSONSTREAM_OBJECT)
-		return 0;
-	if ((f->seen & K_REQUIRED) != K_REQUIRED)
-		return fail(p, PUB_BAD_DECK);
-	if (p->depth == 1) {
-		p->depth = 0;
+	if (level == 0)
 		return deck_row(p, 0);
-	}
-	if (!f->skip && subdeck_close(p, p->depth - 1) == -1)
+	if (!f->skip && subdeck_close(p, level) == -1)
 		return -1;
 	frame_clear(f);
-	p->depth--;
 	return 0;
 }
 
-static const struct jsonstream_cb inner_cb = { inner_begin, inner_value, NULL, inner_end };
+static int
+deck_invalid(void *arg)
+{
+	return fail(arg, PUB_BAD_DECK);
+}
+
+static const struct crowdanki_hooks deck_hooks = {
+	deck_begin, deck_scalar, note_value, model_value, deck_end, deck_invalid
+};
 
 /* ---- the outer reader: {"deck": "<the tree as a string>"} ------------------------- */
 
@@ -795,7 +701,7 @@ outer_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
 
 	if (jsonstream_depth(js) == 0)
 		return t == JSONSTREAM_OBJECT ? JSONSTREAM_ENTER : JSONSTREAM_STOP;
-	if (!key_is(js, -1, "deck"))
+	if (!jsonstream_key_is(js, -1, "deck"))
 		return JSONSTREAM_SKIP;
 	/* serde: a string, and once. */
 	if (t != JSONSTREAM_STRING || p->ndeck++ > 0)
@@ -870,7 +776,7 @@ repoint_some(struct publish *p)
 		}
 		sqlite3_bind_int64(st, 1, nt->id);
 		sqlite3_bind_int64(st, 2, nt->stand_in);
-		if ((rc = run(st)) != DB_OK || db_changes(apid->db) < PUB_STEP_REPOINT)
+		if ((rc = db_run(st)) != DB_OK || db_changes(apid->db) < PUB_STEP_REPOINT)
 			p->stepi++;	/* this stand-in is done (or failed) */
 		if (rc != DB_OK) {
 			db_rollback(apid->db);
@@ -921,11 +827,11 @@ settle_fields(struct publish *p, struct ntref *nt)
 		if ((st = db_stmt(apid->db, trim_sql[i])) == NULL)
 			return fail(p, PUB_FAULT);
 		sqlite3_bind_int64(st, 1, nt->id);
-		bind_text(st, 2, p->tag);
-		bind_text(st, 3, p->tag_end);
+		db_bind_text(st, 2, p->tag);
+		db_bind_text(st, 3, p->tag_end);
 		if (i == 0)
 			sqlite3_bind_int64(st, 4, last);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			return fail(p, PUB_FAULT);
 		if (i == 0 && db_changes(apid->db) == 0)
 			break;	/* nothing trimmed: notes and events are right */
@@ -983,8 +889,8 @@ settle_subdecks(struct publish *p)
 	for (;;) {
 		if ((st = db_stmt(apid->db, next_sql)) == NULL)
 			return fail(p, PUB_FAULT);
-		bind_text(st, 1, p->tag);
-		bind_text(st, 2, p->tag_end);
+		db_bind_text(st, 1, p->tag);
+		db_bind_text(st, 2, p->tag_end);
 		if ((rc = db_step(st)) == DB_ROW) {
 			id = sqlite3_column_int64(st, 0);
 			snprintf(text, sizeof(text), "%s",
@@ -997,11 +903,11 @@ settle_subdecks(struct publish *p)
 			deck_hash(text, strlen(text), uuid, hash, try);
 			if ((st = db_stmt(apid->db, hash_sql)) == NULL)
 				return fail(p, PUB_FAULT);
-			bind_text(st, 1, hash);
+			db_bind_text(st, 1, hash);
 			if (uuid[0] != '\0')
-				bind_text(st, 2, uuid);
+				db_bind_text(st, 2, uuid);
 			sqlite3_bind_int64(st, 3, id);
-			rc = run(st);
+			rc = db_run(st);
 		}
 		if (rc == DB_CONSTRAINT) {
 			log_warnx("createDeck: subdeck %lld dropped: its hash is taken", (long long)id);
@@ -1051,13 +957,13 @@ root_rename(struct publish *p, const struct text *name, const struct text *desc)
 			return fail(p, PUB_FAULT);
 		sqlite3_bind_text(st, 1, name->s, (int)name->len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, desc->s, (int)desc->len, SQLITE_STATIC);
-		bind_text(st, 3, p->hash);
+		db_bind_text(st, 3, p->hash);
 		if (uuid[0] != '\0')
-			bind_text(st, 4, uuid);
+			db_bind_text(st, 4, uuid);
 		else
 			sqlite3_bind_text(st, 4, f->uuid.s, (int)f->uuid.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, p->root);
-		if ((rc = run(st)) == DB_CONSTRAINT && (taken = root_name_taken(p, name)) == -1)
+		if ((rc = db_run(st)) == DB_CONSTRAINT && (taken = root_name_taken(p, name)) == -1)
 			rc = DB_ERR;
 	}
 	if (rc == DB_CONSTRAINT)
@@ -1102,11 +1008,11 @@ settle_tree(struct publish *p)
 		return fail(p, PUB_FAULT);
 	sqlite3_bind_int64(st, 1, p->root);
 	db_bind_time(st, 2, db_now_us());
-	if (run(st) != DB_OK || (st = db_stmt(apid->db, op_sql)) == NULL)
+	if (db_run(st) != DB_OK || (st = db_stmt(apid->db, op_sql)) == NULL)
 		return fail(p, PUB_FAULT);
-	bind_text(st, 1, p->hash);
-	bind_text(st, 2, p->op);
-	return run(st) == DB_OK ? 0 : fail(p, PUB_FAULT);
+	db_bind_text(st, 1, p->hash);
+	db_bind_text(st, 2, p->op);
+	return db_run(st) == DB_OK ? 0 : fail(p, PUB_FAULT);
 }
 
 /* The last step: the deck becomes reachable, all at once. */
@@ -1150,9 +1056,9 @@ undo_some(struct publish *p)
 		db_rollback(apid->db);
 		return -1;
 	}
-	bind_text(st, 1, p->tag);
-	bind_text(st, 2, p->tag_end);
-	if (run(st) != DB_OK) {
+	db_bind_text(st, 1, p->tag);
+	db_bind_text(st, 2, p->tag_end);
+	if (db_run(st) != DB_OK) {
 		db_rollback(apid->db);
 		return -1;
 	}
@@ -1186,8 +1092,8 @@ undo_rest(struct publish *p)
 	}
 	if ((st = db_stmt(apid->db, op_sql)) == NULL)
 		goto fault;
-	bind_text(st, 1, p->op);
-	if (run(st) == DB_OK && db_commit(apid->db) == DB_OK)
+	db_bind_text(st, 1, p->op);
+	if (db_run(st) == DB_OK && db_commit(apid->db) == DB_OK)
 		return 0;
 fault:
 	db_rollback(apid->db);
@@ -1294,7 +1200,6 @@ step_schedule(struct publish *p, enum step step)
 static struct publish *
 publish_new(struct apid_call *call)
 {
-	struct jsonstream_conf	 inner_conf = { .max_depth = PUB_JSON_DEPTH };
 	struct publish		*p;
 	uint8_t			 u[16];
 
@@ -1312,7 +1217,7 @@ publish_new(struct apid_call *call)
 	call->state = p;
 	if (deckhash_uuid_random(u) == -1 || (p->win = malloc(PUB_WINDOW)) == NULL ||
 	    (p->outer = jsonstream_new(NULL, &outer_cb, p)) == NULL ||
-	    (p->inner = jsonstream_new(&inner_conf, &inner_cb, p)) == NULL)
+	    (p->inner = crowdanki_new(&p->ca, &deck_hooks, p)) == NULL)
 		return NULL;	/* publish_free() at cleanup */
 	deckhash_uuid_format(u, p->op);
 	snprintf(p->tag, sizeof(p->tag), "%s%s-%s", PENDING, instance, p->op);
@@ -1327,7 +1232,7 @@ publish_destroy(struct publish *p)
 
 	if (p->ev != NULL)
 		event_free(p->ev);
-	for (i = 0; i < PUB_MAX_DEPTH; i++)
+	for (i = 0; i < CROWDANKI_MAX_DEPTH; i++)
 		frame_clear(&p->deck[i]);
 	for (i = 0; i < p->nnt; i++)
 		free(p->nt[i].uuid);

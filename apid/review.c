@@ -71,16 +71,6 @@ col_dup(sqlite3_stmt *st, int col)
 	return s == NULL ? NULL : strdup((const char *)s);
 }
 
-/* Steps a statement without rows (or ignoring them) and resets it. */
-static int
-run(sqlite3_stmt *st)
-{
-	int	rc = db_step(st);
-
-	db_stmt_done(st);
-	return rc == DB_ROW ? DB_OK : rc;
-}
-
 /* sql with ?1 = a, ?2 = b (when it has them); DB_OK or a DB_* error. */
 static int
 run2(struct db *db, const char *sql, int64_t a, int64_t b)
@@ -92,7 +82,7 @@ run2(struct db *db, const char *sql, int64_t a, int64_t b)
 	sqlite3_bind_int64(st, 1, a);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, b);
-	return run(st);
+	return db_run(st);
 }
 
 /* The first column of the first row as an integer: 1 with *out, 0 none, -1 fault. */
@@ -617,7 +607,7 @@ event(struct decide *x, int64_t note, const char *type, int approved, const char
 	if (new_value != NULL)
 		sqlite3_bind_text(st, 8, new_value, -1, SQLITE_STATIC);
 	db_bind_time(st, 9, x->now);
-	return run(st) == DB_OK ? 0 : -1;
+	return db_run(st) == DB_OK ? 0 : -1;
 }
 
 /* An event whose values are {"position": pos, key: content}; content NULL: no value. */
@@ -754,7 +744,7 @@ approve_tags(struct decide *x, int64_t note)
 			if (dup < 0 || run2(x->db, dup == DB_ROW ? del_sql : set_sql, r[i].id,
 			    0) != DB_OK)
 				rc = -1;
-		} else if (run(st) != DB_OK)
+		} else if (db_run(st) != DB_OK)
 			rc = -1;
 		if (rc == 0) {
 			v = jobj("content", r[i].content, NULL, 0, 0);
@@ -941,7 +931,7 @@ bump_decks(struct decide *x)
 			return -1;
 		sqlite3_bind_int64(st, 1, x->decks[i]);
 		db_bind_time(st, 2, x->now);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			return -1;
 	}
 	return 0;
@@ -1135,7 +1125,7 @@ notify(struct decide *x, const char *status, const char *reason)
 	db_bind_time(st, 4, x->now);
 	if (x->actor > 0)
 		sqlite3_bind_int64(st, 5, x->actor);
-	rc = run(st);
+	rc = db_run(st);
 	sanitize_buf_free(&buf);
 	return rc == DB_OK ? 0 : -1;
 }

@@ -4,19 +4,20 @@
  * owner's or maintainer's force_overwrite.
  *
  * The body is streamed as /createDeck's is (call.c undoes base64 and gzip,
- * common/jsonstream reads it), but the outer keys come in the add-on's
- * order, "deck" before "rationale", "commit_text" and "force_overwrite",
- * and CrowdAnki puts a deck's "name" after its "children" and the root's
- * "note_models" after every note of the subdecks. So the deck string is
- * spooled to an unlinked file in data_dir as it arrives and read twice once
- * the body is in: the first pass checks its syntax and the decks' shape and
- * keeps each deck's name, description and uuid and the note models; the
- * second places each deck and checks and stores each note. Memory stays at
- * a note and a window, whatever the size of the submission. Each window is
- * one turn of the event loop (and in pass 2 one transaction), so that a
- * 30,000-note bulk suggestion does not stop other requests for seconds.
- * The commit gets its deck, which puts it in the review list, only at the
- * end; a failure on the way deletes what the earlier windows wrote.
+ * common/jsonstream reads it, apid/crowdanki.c the deck tree), but the
+ * outer keys come in the add-on's order, "deck" before "rationale",
+ * "commit_text" and "force_overwrite", and CrowdAnki puts a deck's "name"
+ * after its "children" and the root's "note_models" after every note of the
+ * subdecks. So the deck string is spooled to an unlinked file in data_dir
+ * as it arrives and read twice once the body is in: the first pass checks
+ * its syntax and the decks' shape and keeps each deck's name, description
+ * and uuid and the note models; the second places each deck and checks and
+ * stores each note. Memory stays at a note and a window, whatever the size
+ * of the submission. Each window is one turn of the event loop (and in pass
+ * 2 one transaction), so that a 30,000-note bulk suggestion does not stop
+ * other requests for seconds. The commit gets its deck, which puts it in
+ * the review list, only at the end; a failure on the way deletes what the
+ * earlier windows wrote.
  *
  * A suggestion becomes unreviewed rows under one commit (§6.3.3, new notes
  * as notes.reviewed = 0). A force_overwrite that is honoured is the same
@@ -48,6 +49,7 @@
 
 #include "apid/apid.h"
 #include "apid/call.h"
+#include "apid/crowdanki.h"
 #include "apid/deckhash.h"
 #include "apid/decks.h"
 #include "apid/notetypes.h"
@@ -59,8 +61,6 @@
 #include "common/log.h"
 
 #define SUG_WINDOW		(64u << 10)	/* bytes of deck JSON read at a time */
-#define SUG_MAX_DEPTH		64		/* deck nesting */
-#define SUG_JSON_DEPTH		(2 * SUG_MAX_DEPTH + 6)
 #define SUG_MAX_DECKS		4096		/* decks in one submission */
 #define SUG_MAX_NOTETYPES	1024
 #define SUG_MAX_TAGS		1024		/* tags of one note */
@@ -85,15 +85,6 @@
 #define O_FORCE		0x40
 #define O_ALL		0x7f
 
-/* Deck members; every one but note_models is required. */
-#define K_CHILDREN	0x01
-#define K_UUID		0x02
-#define K_DESC		0x04
-#define K_NAME		0x08
-#define K_NOTES		0x10
-#define K_MODELS	0x20
-#define K_REQUIRED	0x1f
-
 /*
  * Where a submission is. Each stage is one or more steps, one per turn of
  * the event loop: pass 1 and pass 2 a window of the spool each (pass 2 in
@@ -112,7 +103,6 @@ enum stage {
 struct sdeck {
 	char	*name, *desc, *uuid;	/* as sent */
 	int	 parent;		/* index, -1 for the top */
-	unsigned seen;
 	int64_t	 id;			/* its server deck (pass 2) */
 	char	*path;			/* its full_path (pass 2) */
 	int	 created;		/* by this request: undone if it fails */
@@ -147,8 +137,8 @@ struct suggest {
 	int			 pass;		/* 1 or 2 */
 	struct sdeck		*decks;
 	size_t			 ndecks;
-	int			 stack[SUG_MAX_DEPTH];
-	int			 depth;
+	struct crowdanki	 ca;		/* the pass's reader state */
+	int			 stack[CROWDANKI_MAX_DEPTH];
 	struct smodel		*models;
 	size_t			 nmodels;
 
@@ -200,21 +190,6 @@ static int
 fault(struct suggest *s)
 {
 	return fail(s, 500, "%s", MSG_INTERNAL);
-}
-
-static int
-run(sqlite3_stmt *st)
-{
-	int	rc = db_step(st);
-
-	db_stmt_done(st);
-	return rc == DB_ROW ? DB_OK : rc;
-}
-
-static void
-bind_text(sqlite3_stmt *st, int idx, const char *s)
-{
-	sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
 }
 
 static void
@@ -282,15 +257,6 @@ static const struct {
 	{ "force_overwrite", O_FORCE },
 };
 
-static int
-key_is(const struct jsonstream *js, int level, const char *name)
-{
-	size_t		 len;
-	const char	*k = jsonstream_key(js, level, &len);
-
-	return k != NULL && len == strlen(name) && memcmp(k, name, len) == 0;
-}
-
 /* serde: each member once, of its type; unknown members ignored. */
 static int
 outer_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
@@ -302,7 +268,7 @@ outer_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
 	if (jsonstream_depth(js) == 0)
 		return t == JSONSTREAM_OBJECT ? JSONSTREAM_ENTER : JSONSTREAM_STOP;
 	for (i = 0; i < sizeof(outer_keys) / sizeof(outer_keys[0]); i++)
-		if (key_is(js, -1, outer_keys[i].key))
+		if (jsonstream_key_is(js, -1, outer_keys[i].key))
 			bit = outer_keys[i].bit;
 	if (bit == 0)
 		return JSONSTREAM_SKIP;
@@ -329,7 +295,7 @@ outer_value(void *arg, struct jsonstream *js, struct json_object *v)
 	char		**dst = NULL;
 	int64_t		 r;
 
-	if (key_is(js, -1, "rationale")) {
+	if (jsonstream_key_is(js, -1, "rationale")) {
 		/* serde i32: an integer in range. */
 		errno = 0;
 		r = json_object_get_int64(v);
@@ -339,15 +305,15 @@ outer_value(void *arg, struct jsonstream *js, struct json_object *v)
 		s->rationale = r;
 		return 0;
 	}
-	if (key_is(js, -1, "force_overwrite")) {
+	if (jsonstream_key_is(js, -1, "force_overwrite")) {
 		s->force = json_object_get_boolean(v);
 		return 0;
 	}
-	if (key_is(js, -1, "remote_deck"))
+	if (jsonstream_key_is(js, -1, "remote_deck"))
 		dst = &s->remote;
-	else if (key_is(js, -1, "deck_path"))
+	else if (jsonstream_key_is(js, -1, "deck_path"))
 		dst = &s->path;
-	else if (key_is(js, -1, "new_name"))
+	else if (jsonstream_key_is(js, -1, "new_name"))
 		dst = &s->newname;
 	else
 		dst = &s->text;
@@ -371,107 +337,66 @@ outer_string(void *arg, struct jsonstream *js, const char *data, size_t len)
 
 static const struct jsonstream_cb outer_cb = { outer_begin, outer_value, outer_string, NULL };
 
-/* ---- the deck passes ----------------------------------------------------------------------- */
+/* ---- the deck passes (crowdanki.c reads the tree) ---------------------------------------- */
 
 static int	place_deck(struct suggest *, size_t);
-static int	note_value(struct suggest *, struct json_object *);
+static int	note_value(void *, struct json_object *);
 
+/* Pass 1: a deck of the submission, kept in document order. */
 static int
-deck_push(struct suggest *s)
-{
-	struct sdeck	*d;
-	size_t		 idx;
-
-	if (s->depth == SUG_MAX_DEPTH)
-		return fail(s, 400, "%s", MSG_BAD_DECK);
-	if (s->pass == 1) {
-		if (s->ndecks == SUG_MAX_DECKS)
-			return fail(s, 400, "%s", MSG_BAD_DECK);
-		d = &s->decks[s->ndecks];
-		memset(d, 0, sizeof(*d));
-		d->parent = s->depth > 0 ? s->stack[s->depth - 1] : -1;
-		idx = s->ndecks++;
-	} else
-		idx = s->ndecks++;
-	s->stack[s->depth++] = (int)idx;
-	if (s->pass == 2 && place_deck(s, idx) == -1)
-		return -1;
-	return JSONSTREAM_ENTER;
-}
-
-static const struct {
-	const char		*key;
-	unsigned		 bit;
-	enum jsonstream_type	 type;
-	enum jsonstream_action	 action;
-} deck_keys[] = {
-	{ "children", K_CHILDREN, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-	{ "crowdanki_uuid", K_UUID, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "desc", K_DESC, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "name", K_NAME, JSONSTREAM_STRING, JSONSTREAM_CAPTURE },
-	{ "notes", K_NOTES, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-	{ "note_models", K_MODELS, JSONSTREAM_ARRAY, JSONSTREAM_ENTER },
-};
-
-static int
-deck_member(struct suggest *s, const struct jsonstream *js, enum jsonstream_type t)
-{
-	struct sdeck	*d = &s->decks[s->stack[s->depth - 1]];
-	size_t		 i;
-
-	for (i = 0; i < sizeof(deck_keys) / sizeof(deck_keys[0]); i++) {
-		if (!key_is(js, -1, deck_keys[i].key))
-			continue;
-		if (s->pass == 1) {
-			if (d->seen & deck_keys[i].bit)
-				return fail(s, 400, "%s", MSG_BAD_DECK);
-			d->seen |= deck_keys[i].bit;
-		}
-		if (t == deck_keys[i].type) {
-			/* Pass 2 needs only the notes; pass 1 has the rest. */
-			if (s->pass == 2 && deck_keys[i].action == JSONSTREAM_CAPTURE)
-				return JSONSTREAM_SKIP;
-			return deck_keys[i].action;
-		}
-		if (deck_keys[i].bit == K_MODELS && t == JSONSTREAM_NULL)
-			return JSONSTREAM_SKIP;
-		return fail(s, 400, "%s", MSG_BAD_DECK);
-	}
-	return JSONSTREAM_SKIP;
-}
-
-static int
-inner_begin(void *arg, struct jsonstream *js, enum jsonstream_type t)
+deck_keep(void *arg, int level)
 {
 	struct suggest	*s = arg;
+	struct sdeck	*d;
 
-	if (jsonstream_depth(js) == 0)
-		return t == JSONSTREAM_OBJECT ? deck_push(s) : fail(s, 400, "%s", MSG_BAD_DECK);
-	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT)
-		return deck_member(s, js, t);
-	if (t != JSONSTREAM_OBJECT)
+	if (s->ndecks == SUG_MAX_DECKS)
 		return fail(s, 400, "%s", MSG_BAD_DECK);
-	if (key_is(js, -2, "children"))
-		return deck_push(s);
-	/*
-	 * Pass 1 only checks the syntax of notes, pass 2 their shape: a bad one
-	 * then fails the request, whose transaction takes back what came before.
-	 */
-	if (key_is(js, -2, s->pass == 1 ? "notes" : "note_models"))
-		return JSONSTREAM_SKIP;
-	return JSONSTREAM_CAPTURE;
+	d = &s->decks[s->ndecks];
+	memset(d, 0, sizeof(*d));
+	d->parent = level > 0 ? s->stack[level - 1] : -1;
+	s->stack[level] = (int)s->ndecks++;
+	return 0;
 }
 
-/* Pass 1: a note model, checked and kept (the first of a uuid counts). */
+/* Pass 2: the same deck again, found or made on the server. */
 static int
-model_value(struct suggest *s, struct json_object *model)
+deck_place(void *arg, int level)
 {
+	struct suggest	*s = arg;
+	size_t		 idx = s->ndecks++;
+
+	s->stack[level] = (int)idx;
+	return place_deck(s, idx);
+}
+
+/* Pass 1: a deck's name, desc or crowdanki_uuid. */
+static int
+deck_scalar(void *arg, unsigned key, struct json_object *v)
+{
+	struct suggest	*s = arg;
+	struct sdeck	*d = &s->decks[s->stack[s->ca.depth - 1]];
+	char		**t;
+
+	if (key == CROWDANKI_NAME)
+		t = &d->name;
+	else if (key == CROWDANKI_DESC)
+		t = &d->desc;
+	else
+		t = &d->uuid;
+	if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)) != NULL)
+		return fail(s, 400, "%s", MSG_BAD_DECK);
+	return (*t = strdup(json_object_get_string(v))) == NULL ? fault(s) : 0;
+}
+
+/* Pass 1: a note model, kept (the first of a uuid counts). */
+static int
+model_value(void *arg, struct json_object *model)
+{
+	struct suggest	*s = arg;
 	struct smodel	*m;
 	const char	*uuid;
 	size_t		 i;
 
-	if (!notetype_valid(model))
-		return fail(s, 400, "%s", MSG_BAD_DECK);
 	uuid = json_object_get_string(member(model, "crowdanki_uuid"));
 	for (i = 0; i < s->nmodels; i++)
 		if (strcmp(s->models[i].uuid, uuid) == 0)
@@ -490,61 +415,34 @@ model_value(struct suggest *s, struct json_object *model)
 }
 
 static int
-inner_value(void *arg, struct jsonstream *js, struct json_object *v)
+deck_invalid(void *arg)
 {
-	struct suggest	*s = arg;
-	struct sdeck	*d = &s->decks[s->stack[s->depth - 1]];
-	char		**t;
-
-	if (jsonstream_container(js, -1) == JSONSTREAM_OBJECT) {
-		if (key_is(js, -1, "name"))
-			t = &d->name;
-		else if (key_is(js, -1, "desc"))
-			t = &d->desc;
-		else
-			t = &d->uuid;
-		if (memchr(json_object_get_string(v), '\0',
-		    (size_t)json_object_get_string_len(v)) != NULL)
-			return fail(s, 400, "%s", MSG_BAD_DECK);
-		return (*t = strdup(json_object_get_string(v))) == NULL ? fault(s) : 0;
-	}
-	if (key_is(js, -2, "note_models"))
-		return model_value(s, v);
-	if (!notetype_note_valid(v))
-		return fail(s, 400, "%s", MSG_BAD_DECK);
-	return note_value(s, v);
+	return fail(arg, 400, "%s", MSG_BAD_DECK);
 }
 
-static int
-inner_end(void *arg, struct jsonstream *js, enum jsonstream_type t)
-{
-	struct suggest	*s = arg;
-	struct sdeck	*d;
-
-	if (t != JSONSTREAM_OBJECT)
-		return 0;
-	d = &s->decks[s->stack[s->depth - 1]];
-	if (s->pass == 1 && (d->seen & K_REQUIRED) != K_REQUIRED)
-		return fail(s, 400, "%s", MSG_BAD_DECK);
-	s->depth--;
-	return 0;
-}
-
-static const struct jsonstream_cb inner_cb = { inner_begin, inner_value, NULL, inner_end };
+/*
+ * Pass 1 only checks the syntax of notes, pass 2 their shape: a bad one
+ * then fails the request, whose transaction takes back what came before.
+ */
+static const struct crowdanki_hooks pass1_hooks = {
+	deck_keep, deck_scalar, NULL, model_value, NULL, deck_invalid
+};
+static const struct crowdanki_hooks pass2_hooks = {
+	deck_place, NULL, note_value, NULL, NULL, deck_invalid
+};
 
 /* A pass over the spooled deck starts: a fresh reader at its start. 0 or -1. */
 static int
 pass_start(struct suggest *s, int pass)
 {
-	struct jsonstream_conf	 conf = { .max_depth = SUG_JSON_DEPTH };
+	const struct crowdanki_hooks	*hooks = pass == 1 ? &pass1_hooks : &pass2_hooks;
 
 	s->pass = pass;
 	s->ndecks = 0;
-	s->depth = 0;
 	jsonstream_free(s->inner);
 	if (fseek(s->spool, 0, SEEK_SET) == -1 ||
 	    (s->win == NULL && (s->win = malloc(SUG_WINDOW)) == NULL) ||
-	    (s->inner = jsonstream_new(&conf, &inner_cb, s)) == NULL)
+	    (s->inner = crowdanki_new(&s->ca, hooks, s)) == NULL)
 		return fault(s);
 	return 0;
 }
@@ -639,7 +537,7 @@ find_path(struct suggest *s, const char *path)
 
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return fault(s);
-	bind_text(st, 1, path);
+	db_bind_text(st, 1, path);
 	while ((rc = db_step(st)) == DB_ROW)
 		if (tree_has(s, sqlite3_column_int64(st, 0))) {
 			id = sqlite3_column_int64(st, 0);
@@ -686,7 +584,7 @@ new_subdeck(struct suggest *s, struct sdeck *d, int64_t parent, const char *pare
 		return fault(s);
 	sqlite3_bind_int64(st, 1, parent);
 	sqlite3_bind_int64(st, 2, s->owner);
-	bind_text(st, 3, name);
+	db_bind_text(st, 3, name);
 	rc = db_step(st);
 	db_stmt_done(st);
 	if (rc < 0)
@@ -711,16 +609,16 @@ new_subdeck(struct suggest *s, struct sdeck *d, int64_t parent, const char *pare
 			rc = DB_ERR;
 			break;
 		}
-		bind_text(st, 1, name);
-		bind_text(st, 2, desc);
+		db_bind_text(st, 1, name);
+		db_bind_text(st, 2, desc);
 		sqlite3_bind_int64(st, 3, s->owner);
 		db_bind_time(st, 4, s->now);
 		sqlite3_bind_int64(st, 5, parent);
-		bind_text(st, 6, uuid);
-		bind_text(st, 7, hash);
-		bind_text(st, 8, s->ip);
-		bind_text(st, 9, path);
-		rc = run(st);
+		db_bind_text(st, 6, uuid);
+		db_bind_text(st, 7, hash);
+		db_bind_text(st, 8, s->ip);
+		db_bind_text(st, 9, path);
+		rc = db_run(st);
 	}
 	free(desc);
 	if (rc != DB_OK) {
@@ -919,9 +817,9 @@ field_row(struct suggest *s, int64_t note, size_t pos, int64_t commit)
 	sqlite3_bind_int64(st, 2, (int64_t)pos);
 	sqlite3_bind_text(st, 3, s->clean.data != NULL ? s->clean.data : "", (int)s->clean.len,
 	    SQLITE_STATIC);
-	bind_text(st, 4, s->ip);
+	db_bind_text(st, 4, s->ip);
 	sqlite3_bind_int64(st, 5, commit);
-	return run(st) == DB_OK ? 0 : fault(s);
+	return db_run(st) == DB_OK ? 0 : fault(s);
 }
 
 static int
@@ -932,11 +830,11 @@ tag_row(struct suggest *s, int64_t note, const char *tag, int action, int64_t co
 	if ((st = db_stmt(apid->db, tag_ins_sql)) == NULL)
 		return fault(s);
 	sqlite3_bind_int64(st, 1, note);
-	bind_text(st, 2, tag);
-	bind_text(st, 3, s->ip);
+	db_bind_text(st, 2, tag);
+	db_bind_text(st, 3, s->ip);
 	sqlite3_bind_int(st, 4, action);
 	sqlite3_bind_int64(st, 5, commit);
-	return run(st) == DB_OK ? 0 : fault(s);
+	return db_run(st) == DB_OK ? 0 : fault(s);
 }
 
 /* A list of cleaned, §3.5-allowed, distinct tags. */
@@ -1064,9 +962,9 @@ new_note(struct suggest *s, struct json_object *note, struct smodel *m, int64_t 
 	sqlite3_bind_int64(st, 2, m->id);
 	sqlite3_bind_int64(st, 3, deck);
 	db_bind_time(st, 4, s->now);
-	bind_text(st, 5, s->ip);
+	db_bind_text(st, 5, s->ip);
 	sqlite3_bind_int64(st, 6, json_object_get_int64(member(note, "id")));
-	if ((rc = run(st)) != DB_OK)
+	if ((rc = db_run(st)) != DB_OK)
 		return rc == DB_CONSTRAINT ? fail(s, 422, "Deck does not exist") : fault(s);
 	id = db_last_insert_id(apid->db);
 	if (created_add(s, id) == -1)
@@ -1087,7 +985,7 @@ new_note(struct suggest *s, struct json_object *note, struct smodel *m, int64_t 
 		if ((st = db_stmt(apid->db, drop_sql)) == NULL)
 			return fault(s);
 		sqlite3_bind_int64(st, 1, id);
-		return run(st) == DB_OK ? 0 : fault(s);
+		return db_run(st) == DB_OK ? 0 : fault(s);
 	}
 	rc = submitted_tags(s, member(note, "tags"), &tags);
 	for (i = 0; rc == 0 && i < tags.n; i++)
@@ -1255,7 +1153,7 @@ suggest_tags(struct suggest *s, struct json_object *tags, int64_t note)
 				break;
 			}
 			sqlite3_bind_int64(st, 1, note);
-			bind_text(st, 2, from->v[i]);
+			db_bind_text(st, 2, from->v[i]);
 			sqlite3_bind_int(st, 3, action);
 			sqlite3_bind_int64(st, 4, s->commit);
 			dup = db_step(st);
@@ -1326,7 +1224,7 @@ edit_pending(struct suggest *s, struct json_object *note, struct smodel *m, int6
 		sqlite3_bind_int64(st, 1, row);
 		if (s->clean.len > 0)
 			sqlite3_bind_text(st, 2, s->clean.data, (int)s->clean.len, SQLITE_STATIC);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			return fault(s);
 	}
 	if ((st = db_stmt(apid->db, tcommit_sql)) == NULL)
@@ -1339,7 +1237,7 @@ edit_pending(struct suggest *s, struct json_object *note, struct smodel *m, int6
 	if ((st = db_stmt(apid->db, tdel_sql)) == NULL)
 		return fault(s);
 	sqlite3_bind_int64(st, 1, id);
-	if (run(st) != DB_OK)
+	if (db_run(st) != DB_OK)
 		return fault(s);
 	rc = submitted_tags(s, member(note, "tags"), &tags);
 	for (i = 0; rc == 0 && i < tags.n; i++)
@@ -1367,7 +1265,7 @@ note_move(struct suggest *s, const struct existing *e, int64_t deck)
 			return fault(s);
 		sqlite3_bind_int64(st, 1, e->id);
 		sqlite3_bind_int64(st, 2, deck);
-		if ((rc = run(st)) == DB_CONSTRAINT)
+		if ((rc = db_run(st)) == DB_CONSTRAINT)
 			return fail(s, 422, "Deck already has a note with that guid");
 		return rc == DB_OK ? 0 : fault(s);
 	}
@@ -1376,16 +1274,17 @@ note_move(struct suggest *s, const struct existing *e, int64_t deck)
 	sqlite3_bind_int64(st, 1, e->deck);
 	sqlite3_bind_int64(st, 2, deck);
 	sqlite3_bind_int64(st, 3, e->id);
-	bind_text(st, 4, s->ip);
+	db_bind_text(st, 4, s->ip);
 	sqlite3_bind_int64(st, 5, s->commit);
-	return run(st) == DB_OK ? 0 : fault(s);
+	return db_run(st) == DB_OK ? 0 : fault(s);
 }
 
 /* A notes[] item of the deck at the top of the stack (§6.3 step 9). */
 static int
-note_value(struct suggest *s, struct json_object *note)
+note_value(void *arg, struct json_object *note)
 {
-	struct sdeck		*d = &s->decks[s->stack[s->depth - 1]];
+	struct suggest		*s = arg;
+	struct sdeck		*d = &s->decks[s->stack[s->ca.depth - 1]];
 	struct json_object	*fields = member(note, "fields");
 	struct smodel		*m;
 	struct existing		 e;
@@ -1440,7 +1339,7 @@ commit_row(struct suggest *s, int64_t rationale, const char *text, int64_t deck)
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, rationale);
-	bind_text(st, 2, s->ip);
+	db_bind_text(st, 2, s->ip);
 	db_bind_time(st, 3, s->now);
 	if (deck > 0)
 		sqlite3_bind_int64(st, 4, deck);
@@ -1448,7 +1347,7 @@ commit_row(struct suggest *s, int64_t rationale, const char *text, int64_t deck)
 	    SQLITE_STATIC);
 	if (s->user > 0)
 		sqlite3_bind_int64(st, 6, s->user);
-	if (run(st) != DB_OK)
+	if (db_run(st) != DB_OK)
 		return -1;
 	s->commit = db_last_insert_id(apid->db);
 	return 0;
@@ -1466,7 +1365,7 @@ root_get(struct suggest *s, const char *hash, char **name, int *restrict_nt)
 
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return -1;
-	bind_text(st, 1, hash);
+	db_bind_text(st, 1, hash);
 	if ((rc = db_step(st)) == DB_ROW) {
 		s->root = sqlite3_column_int64(st, 0);
 		*name = strdup((const char *)sqlite3_column_text(st, 1));
@@ -1590,7 +1489,7 @@ stage_final(struct suggest *s)
 		}
 		sqlite3_bind_int64(st, 1, s->commit);
 		sqlite3_bind_int64(st, 2, s->target);
-		if (run(st) != DB_OK) {
+		if (db_run(st) != DB_OK) {
 			fault(s);
 			goto fail;
 		}
@@ -1640,14 +1539,14 @@ stage_undo(struct suggest *s)
 		if ((st = db_stmt(apid->db, note_sql)) == NULL)
 			goto fail;
 		sqlite3_bind_int64(st, 1, s->created[i]);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			goto fail;
 	}
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if ((st = db_stmt(apid->db, sql[i])) == NULL)
 			goto fail;
 		sqlite3_bind_int64(st, 1, s->commit);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			goto fail;
 	}
 	/* Subdecks last made first: children before their parents. */
@@ -1657,7 +1556,7 @@ stage_undo(struct suggest *s)
 		if ((st = db_stmt(apid->db, deck_sql)) == NULL)
 			goto fail;
 		sqlite3_bind_int64(st, 1, s->decks[i].id);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			goto fail;
 	}
 	if (db_commit(apid->db) == DB_OK)
@@ -1963,9 +1862,9 @@ request_removal(struct apid_call *call)
 		if ((st = db_stmt(apid->db, ins_sql)) == NULL)
 			goto fault;
 		sqlite3_bind_int64(st, 1, note);
-		bind_text(st, 2, s.ip);
+		db_bind_text(st, 2, s.ip);
 		sqlite3_bind_int64(st, 3, s.commit);
-		if (run(st) != DB_OK)
+		if (db_run(st) != DB_OK)
 			goto fault;
 		asked += db_changes(apid->db) > 0;
 	}

@@ -439,6 +439,23 @@ db_step(sqlite3_stmt *st)
 	return db_fail(sqlite3_db_handle(st), rc, sqlite3_sql(st));
 }
 
+/* For statements without rows (or whose rows do not matter). */
+int
+db_run(sqlite3_stmt *st)
+{
+	int	rc = db_step(st);
+
+	db_stmt_done(st);
+	return rc == DB_ROW ? DB_OK : rc;
+}
+
+/* The text must outlive the statement's use (SQLITE_STATIC). */
+int
+db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
 int
 db_stmt_count(struct db *db)
 {
@@ -463,13 +480,10 @@ static int
 db_tx_stmt(struct db *db, const char *sql)
 {
 	sqlite3_stmt	*st;
-	int		 rc;
 
 	if ((st = db_stmt(db, sql)) == NULL)
 		return DB_ERR;
-	rc = db_step(st);
-	db_stmt_done(st);
-	return rc == DB_ROW ? DB_OK : rc;
+	return db_run(st);
 }
 
 static int

@@ -86,6 +86,8 @@ int		 db_open_count(void);		/* connections open in this process */
 sqlite3_stmt	*db_stmt(struct db *db, const char *sql);	/* reset, unbound; NULL if failed */
 void		 db_stmt_done(sqlite3_stmt *st);		/* reset and unbind; NULL ok */
 int		 db_step(sqlite3_stmt *st);		/* DB_ROW, DB_OK when done, or < 0 */
+int		 db_run(sqlite3_stmt *st);		/* steps once, then done: DB_OK or < 0 */
+int		 db_bind_text(sqlite3_stmt *st, int idx, const char *s); /* SQLITE_STATIC */
 int		 db_stmt_count(struct db *db);		/* statements cached */
 int		 db_exec(struct db *db, const char *sql);	/* uncached, no rows, may hold several */
 

@@ -993,6 +993,15 @@ jsonstream_key(const struct jsonstream *js, int level, size_t *lenp)
 	return js->keys + f->koff;
 }
 
+int
+jsonstream_key_is(const struct jsonstream *js, int level, const char *name)
+{
+	size_t		 len;
+	const char	*k = jsonstream_key(js, level, &len);
+
+	return k != NULL && len == strlen(name) && memcmp(k, name, len) == 0;
+}
+
 size_t
 jsonstream_index(const struct jsonstream *js, int level)
 {

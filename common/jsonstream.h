@@ -166,6 +166,8 @@ enum jsonstream_type	 jsonstream_container(const struct jsonstream *js, int leve
  * until the callback returns.
  */
 const char		*jsonstream_key(const struct jsonstream *js, int level, size_t *lenp);
+/* Whether the key at level is exactly name. */
+int			 jsonstream_key_is(const struct jsonstream *js, int level, const char *name);
 size_t			 jsonstream_index(const struct jsonstream *js, int level);
 int			 jsonstream_match(const struct jsonstream *js, const char *pattern);
 

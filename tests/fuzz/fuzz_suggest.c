@@ -12,6 +12,7 @@
 #define clean	nt_clean
 #include "apid/notetypes.c"
 #undef clean
+#include "apid/crowdanki.c"
 #include "apid/deckhash.c"
 #include "apid/sanitize.c"
 #include "apid/suggest.c"
@@ -94,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fuzz_check(s->decks[i].name != NULL && s->decks[i].desc != NULL &&
 				    s->decks[i].uuid != NULL && s->decks[i].parent < (int)i);
 			fuzz_check(s->nmodels <= SUG_MAX_NOTETYPES);
-			fuzz_check(s->status == 0 && s->depth == 0);
+			fuzz_check(s->status == 0 && s->ca.depth == 0);
 		} else
 			fuzz_check(s->status != 0);
 	}
