@@ -93,6 +93,7 @@ class World:
         self.basic = notetype("Basic", ["Front", "Back"])
         self.users = []
         self.decks = []          # (owner index, hash, [guids], {filename: bytes})
+        self.notes = {}          # hash: the deck's notes as published
         for u in range(USERS):
             add_user(s, f"user{u}")
             self.users.append(Addon(s, f"user{u}"))
@@ -106,6 +107,7 @@ class World:
             h = body["message"]
             guids = [n["guid"] for n in notes]
             self.decks.append((u, h, guids, files))
+            self.notes[h] = notes
             self.upload(a, h, [(n, files[n], guids[i]) for i, n in enumerate(names)],
                         body["bulk_operation_id"])
         self.has_submit = requests.post(s.url("apid", "/submitCard"), data="",
@@ -196,11 +198,15 @@ def worker(world, i, deadline, stats, seq):
             d = png(hash(n) & 0xffffffff, rnd.randint(2000, 60000))
             world.upload(a, own[1], [(n, d, rnd.choice(own[2]))], session=http, stats=stats)
         elif op == "suggest" and world.has_submit:
-            g = rnd.choice(guids)
-            payload = {"remote_deck": h, "deck_path": "", "new_name": "",
-                       "note": {"guid": g, "fields": ["suggested", "x"], "tags": []},
-                       "rationale": 0, "commit_text": "bench", "force_overwrite": False,
-                       "token": a.token}
+            # As the add-on sends an edit (§6.3): the root deck with the one
+            # note, its field changed, under the deck's notetype.
+            n = rnd.choice(world.notes[h])
+            edited = dict(n, fields=[n["fields"][0], f"suggested by worker {i}"])
+            name = f"Deck {u}"
+            payload = {"remote_deck": h, "deck_path": name, "new_name": name,
+                       "deck": json.dumps(deck(name, notes=[edited],
+                                               note_models=[world.basic])),
+                       "rationale": 2, "commit_text": "bench", "force_overwrite": False}
             timed(stats, "/submitCard", lambda: http.post(
                 api + "/submitCard", data=gzb64(payload),
                 headers={"Content-Type": "text/plain", **auth}, timeout=60))
