@@ -40,8 +40,10 @@ def test_health_shows_the_whole_suite(suite):
 
 def test_a_stopped_daemon_is_503_until_started(suite):
     suite.ctl("stop", "mediad")
-    h = wait_for(lambda: (r := get(suite)).status_code == 503 and r.json(), 5,
-                 what="/health to say 503")
+    # 503 from the moment mediad is not running: "stopping", then "stopped".
+    h = wait_for(lambda: (r := get(suite)).status_code == 503 and
+                 r.json()["daemons"]["mediad"]["state"] == "stopped" and r.json(), 10,
+                 what="/health to say 503 with mediad stopped")
     assert h["status"] == "degraded"
     assert h["daemons"]["mediad"]["state"] == "stopped" and h["daemons"]["mediad"]["pid"] == 0
     assert h["daemons"]["apid"]["state"] == "running"
