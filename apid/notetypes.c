@@ -383,9 +383,6 @@ candidates(struct db *db, int64_t owner, struct json_object *model, const char *
 	static const char sql[] =
 	    "SELECT id FROM notetype WHERE owner = ?1 AND type = ?2 AND req IS ?3 ORDER BY id";
 	sqlite3_stmt	*st;
-	int64_t		*p;
-	size_t		 cap = 0;
-	int		 rc;
 
 	*ids = NULL;
 	*n = 0;
@@ -394,19 +391,7 @@ candidates(struct db *db, int64_t owner, struct json_object *model, const char *
 	sqlite3_bind_int64(st, 1, owner);
 	sqlite3_bind_int64(st, 2, opt_int(model, "type"));
 	sqlite3_bind_text(st, 3, req, -1, SQLITE_STATIC);
-	while ((rc = db_step(st)) == DB_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((p = reallocarray(*ids, cap, sizeof(*p))) == NULL) {
-				rc = DB_ERR;
-				break;
-			}
-			*ids = p;
-		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
-	}
-	db_stmt_done(st);
-	return rc == DB_OK ? NOTETYPE_OK : NOTETYPE_EDB;
+	return db_ids(st, ids, n) == DB_OK ? NOTETYPE_OK : NOTETYPE_EDB;
 }
 
 /* Whether notetype nt equals the model in substance (rule 2). */

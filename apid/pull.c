@@ -974,26 +974,11 @@ pull_load_subtree(struct pull *p)
 {
 	static const char sql[] = SQL_SUBTREE "SELECT id FROM sub";
 	sqlite3_stmt	*st;
-	int64_t		*ns;
-	size_t		 cap = 0;
-	int		 rc;
 
 	if ((st = db_stmt(p->db, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, p->hash, -1, SQLITE_STATIC);
-	while ((rc = db_step(st)) == DB_ROW) {
-		if (p->nsub == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((ns = reallocarray(p->subtree, cap, sizeof(*ns))) == NULL) {
-				rc = DB_ERR;
-				break;
-			}
-			p->subtree = ns;
-		}
-		p->subtree[p->nsub++] = sqlite3_column_int64(st, 0);
-	}
-	db_stmt_done(st);
-	return rc < 0 ? -1 : 0;
+	return db_ids(st, &p->subtree, &p->nsub) < 0 ? -1 : 0;
 }
 
 /* One step down the tree: a batch of notes, a child, or the end of a level. */

@@ -1056,9 +1056,6 @@ decide_notes(struct decide *x, const char *guid, int64_t **out, size_t *n)
 	static const char one_sql[] = "SELECT id FROM notes WHERE id IN (" PENDING_NOTES ")"
 	    " AND guid = ?2 ORDER BY id";
 	sqlite3_stmt	*st;
-	int64_t		*ids = NULL, *p;
-	size_t		 cnt = 0, cap = 0;
-	int		 rc;
 
 	*out = NULL;
 	*n = 0;
@@ -1067,24 +1064,12 @@ decide_notes(struct decide *x, const char *guid, int64_t **out, size_t *n)
 	sqlite3_bind_int64(st, 1, x->commit);
 	if (guid != NULL)
 		sqlite3_bind_text(st, 2, guid, -1, SQLITE_STATIC);
-	while ((rc = db_step(st)) == DB_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 64;
-			if ((p = reallocarray(ids, cap, sizeof(*p))) == NULL) {
-				rc = DB_ERR;
-				break;
-			}
-			ids = p;
-		}
-		ids[cnt++] = sqlite3_column_int64(st, 0);
-	}
-	db_stmt_done(st);
-	if (rc != DB_OK) {
-		free(ids);
+	if (db_ids(st, out, n) != DB_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
 		return fault(x->err, x->errlen);
 	}
-	*out = ids;
-	*n = cnt;
 	return REVIEW_OK;
 }
 

@@ -81,26 +81,11 @@ load_tree(struct upload *u, int64_t deck)
 	    "  SELECT ?1 UNION SELECT d.id FROM decks d JOIN tree ON d.parent = tree.id)"
 	    " SELECT id FROM tree ORDER BY id";
 	sqlite3_stmt	*st;
-	int64_t		*p;
-	size_t		 cap = 0;
-	int		 rc;
 
 	if ((st = db_stmt(apid->db, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, deck);
-	while ((rc = db_step(st)) == DB_ROW) {
-		if (u->ntree == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = reallocarray(u->tree, cap, sizeof(*p))) == NULL) {
-				rc = DB_ERR;
-				break;
-			}
-			u->tree = p;
-		}
-		u->tree[u->ntree++] = sqlite3_column_int64(st, 0);
-	}
-	db_stmt_done(st);
-	return rc == DB_OK ? 0 : -1;
+	return db_ids(st, &u->tree, &u->ntree) == DB_OK ? 0 : -1;
 }
 
 /* Upserts one entry for every live note of that GUID in the subtree. */

@@ -449,6 +449,28 @@ db_run(sqlite3_stmt *st)
 	return rc == DB_ROW ? DB_OK : rc;
 }
 
+int
+db_ids(sqlite3_stmt *st, int64_t **ids, size_t *n)
+{
+	int64_t	*p;
+	size_t	 cap = *n;
+	int	 rc;
+
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = reallocarray(*ids, cap, sizeof(*p))) == NULL) {
+				rc = DB_ERR;
+				break;
+			}
+			*ids = p;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	db_stmt_done(st);
+	return rc;
+}
+
 /* The text must outlive the statement's use (SQLITE_STATIC). */
 int
 db_bind_text(sqlite3_stmt *st, int idx, const char *s)

@@ -87,6 +87,12 @@ sqlite3_stmt	*db_stmt(struct db *db, const char *sql);	/* reset, unbound; NULL i
 void		 db_stmt_done(sqlite3_stmt *st);		/* reset and unbind; NULL ok */
 int		 db_step(sqlite3_stmt *st);		/* DB_ROW, DB_OK when done, or < 0 */
 int		 db_run(sqlite3_stmt *st);		/* steps once, then done: DB_OK or < 0 */
+/*
+ * Steps a bound statement to its end, appending each row's first column to
+ * *ids (grown with realloc; *n counts them), then done: DB_OK or < 0. On
+ * failure *ids keeps what was read, for the caller to free.
+ */
+int		 db_ids(sqlite3_stmt *st, int64_t **ids, size_t *n);
 int		 db_bind_text(sqlite3_stmt *st, int idx, const char *s); /* SQLITE_STATIC */
 int		 db_stmt_count(struct db *db);		/* statements cached */
 int		 db_exec(struct db *db, const char *sql);	/* uncached, no rows, may hold several */
