@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "apid/password.h"
+#include "common/hex.h"
 
 static bool	password_is_space(unsigned char);
 static char	password_lower(char);
@@ -130,17 +131,12 @@ int
 password_user_hash(const char *name, size_t len,
     char out[PASSWORD_USER_HASH_LEN + 1])
 {
-	static const char	hex[] = "0123456789abcdef";
 	unsigned char		md[32];
-	unsigned int		mdlen = 0, i;
+	unsigned int		mdlen = 0;
 
 	if (EVP_Digest(name, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen != sizeof(md))
 		return -1;
-	for (i = 0; i < sizeof(md); i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0x0f];
-	}
-	out[PASSWORD_USER_HASH_LEN] = '\0';
+	hex_encode(md, sizeof(md), out);
 	return 0;
 }

@@ -582,6 +582,7 @@ done:
 
 #include "apid/apid.h"
 #include "apid/call.h"
+#include "common/hex.h"
 #include "common/http.h"
 #include "common/log.h"
 
@@ -643,15 +644,11 @@ static int
 md5_hex(const char *s, size_t len, char hex[33])
 {
 	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen, i;
+	unsigned int	mdlen;
 
 	if (!EVP_Digest(s, len, md, &mdlen, EVP_md5(), NULL) || mdlen != 16)
 		return -1;
-	for (i = 0; i < 16; i++) {
-		hex[2 * i] = "0123456789abcdef"[md[i] >> 4];
-		hex[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
-	}
-	hex[32] = '\0';
+	hex_encode(md, 16, hex);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "apid/token.h"
+#include "common/hex.h"
 
 static const char token_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -105,10 +106,9 @@ int
 token_ratelimit_key(const char *authz, size_t authzlen, const char *addr,
     char *out, size_t outsz)
 {
-	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 md[TOKEN_HASH_LEN];
 	const char		*tok;
-	size_t			 toklen, i;
+	size_t			 toklen;
 	int			 n;
 
 	if (token_bearer(authz, authzlen, &tok, &toklen)) {
@@ -126,11 +126,7 @@ token_ratelimit_key(const char *authz, size_t authzlen, const char *addr,
 				return -1;
 			out[0] = 'u';
 			out[1] = ':';
-			for (i = 0; i < TOKEN_HASH_LEN; i++) {
-				out[2 + 2 * i] = hex[md[i] >> 4];
-				out[3 + 2 * i] = hex[md[i] & 0x0f];
-			}
-			out[2 + 2 * TOKEN_HASH_LEN] = '\0';
+			hex_encode(md, TOKEN_HASH_LEN, out + 2);
 			return 2 + 2 * TOKEN_HASH_LEN;
 		}
 	}

@@ -21,6 +21,7 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/form.h"
+#include "common/hex.h"
 #include "common/http.h"
 #include "common/log.h"
 
@@ -197,7 +198,7 @@ ui_mac(const char *purpose, const char *value, char out[UI_CSRF_LEN + 1])
 	static char	 secret[CONFIG_STR_MAX];
 	char		 err[CONFIG_PATH_MAX + 64], msg[TOKEN_MAX_LEN + 32];
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0, i;
+	unsigned int	 mdlen = 0;
 	int		 n;
 
 	if (secret[0] == '\0' && config_secret(&apid->d.cfg, "ui_csrf_secret", secret,
@@ -211,8 +212,7 @@ ui_mac(const char *purpose, const char *value, char out[UI_CSRF_LEN + 1])
 	    HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)msg, (size_t)n,
 	    md, &mdlen) == NULL || mdlen * 2 != UI_CSRF_LEN)
 		return -1;
-	for (i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, mdlen, out);
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 #include "common/backup.h"
 #include "common/fdcopy.h"
 #include "common/db.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/mediaclient.h"
 
@@ -68,19 +69,6 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static void
-tohex(const unsigned char *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* The digest (SHA-256 or MD5) of a file as hex, and its size. */
 static int
 hash_file(const char *path, const EVP_MD *md, char *hex, uint64_t *size,
@@ -95,7 +83,7 @@ hash_file(const char *path, const EVP_MD *md, char *hex, uint64_t *size,
 	if ((rc = fdcopy(fd, -1, md, dig, &dlen, size)) == -1)
 		fail(err, errlen, "%s: %s", path, strerror(errno));
 	else
-		tohex(dig, dlen, hex);
+		hex_encode(dig, dlen, hex);
 	close(fd);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "common/config.h"
+#include "common/hex.h"
 
 enum key_type { K_STR, K_SIZE, K_UINT, K_MS, K_BOOL };
 
@@ -428,7 +429,6 @@ config_secret(const struct config *cfg, const char *name, char *buf, size_t bufl
 	char		 dir[CONFIG_PATH_MAX + 16], path[CONFIG_PATH_MAX + 64];
 	unsigned char	 raw[32];
 	ssize_t		 n;
-	size_t		 i;
 	int		 fd;
 
 	snprintf(dir, sizeof(dir), "%s/secrets", cfg->data_dir);
@@ -457,8 +457,7 @@ config_secret(const struct config *cfg, const char *name, char *buf, size_t bufl
 		snprintf(err, errlen, "cannot generate a secret");
 		return -1;
 	}
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+	hex_encode(raw, sizeof(raw), buf);
 	/* O_EXCL: if another process won the race, read its secret instead. */
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
 		if (errno == EEXIST)

@@ -13,9 +13,8 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/mediaclient.h"
-
-static const char hexdigits[] = "0123456789abcdef";
 
 /* ---- MD5 names ---------------------------------------------------------- */
 
@@ -57,13 +56,7 @@ media_hex_to_md5(const char *hex, uint8_t md5[16])
 void
 media_md5_to_hex(const uint8_t md5[16], char out[MEDIA_MD5_HEX_LEN + 1])
 {
-	size_t	 i;
-
-	for (i = 0; i < 16; i++) {
-		out[2 * i] = hexdigits[md5[i] >> 4];
-		out[2 * i + 1] = hexdigits[md5[i] & 15];
-	}
-	out[MEDIA_MD5_HEX_LEN] = '\0';
+	hex_encode(md5, 16, out);
 }
 
 /* ---- the connection ---------------------------------------------------------- */
